@@ -1,0 +1,1 @@
+"""Signpost application: settings, answer pipeline, web app and CLI."""

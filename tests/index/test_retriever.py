@@ -1,0 +1,43 @@
+import pytest
+
+from index import RetrievalWeights
+from ingest import load_document
+from tests.conftest import CORPUS
+
+QUESTIONS = load_document(CORPUS / "stalking-and-harassment-guidance.md").questions()
+
+
+def test_vague_question_finds_emergency_protection_first(retriever):
+    result = retriever.retrieve("can I apply without the other person knowing")
+    assert result.kept[0].section == "Emergency Protection and Immediate Safety Measures"
+    assert "without notifying the other party" in result.kept[0].text
+
+
+@pytest.mark.parametrize("section, question", QUESTIONS, ids=[s for s, _ in QUESTIONS])
+def test_each_section_end_question_finds_its_own_section_in_top_3(retriever, section, question):
+    top3 = [p.section for p in retriever.retrieve(question, k=3).kept]
+    assert section in top3
+
+
+def test_result_keeps_rejected_passages_with_reasons_and_scores(retriever):
+    result = retriever.retrieve("restraining order", k=2)
+    assert len(result.kept) == 2
+    assert result.kept[0].score >= result.kept[1].score
+    assert {"dense", "bm25", "fused"} <= set(result.kept[0].scores)
+    assert result.rejected and all(p.reason in ("below_floor", "beyond_top_k") for p in result.rejected)
+    assert len(result.kept) + len(result.rejected) == 31
+
+
+def test_floor_rejects_everything_for_unrelated_text(retriever):
+    strict = type(retriever)(retriever.store, retriever.embedder, RetrievalWeights(min_dense_similarity=0.5)).load()
+    result = strict.retrieve("recipe for lemon drizzle cake")
+    assert result.kept == []
+    assert all(p.reason == "below_floor" for p in result.rejected)
+
+
+def test_bm25_weight_lifts_exact_terms(retriever):
+    dense_only = type(retriever)(retriever.store, retriever.embedder, RetrievalWeights(bm25_weight=0.0)).load()
+    hybrid = retriever.retrieve("Family Law Act 1996 Section 44").kept[0]
+    assert "Family Law Act 1996" in hybrid.text
+    assert hybrid.scores["bm25"] == 1.0
+    assert dense_only.retrieve("Family Law Act 1996 Section 44").kept[0].scores["bm25"] == 0.0
