@@ -36,6 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--debug", action="store_true", help="also show rejected passages and scores")
 
+    p = sub.add_parser("ask", help="a cited answer to a question (or one per line with --batch)")
+    p.add_argument("question", nargs="?", help="the question (omit for an interactive prompt)")
+    p.add_argument("--history", action="append", default=[], metavar="EARLIER_QUESTION", help="an earlier question in this conversation (repeatable)")
+    p.add_argument("--batch", type=Path, metavar="FILE", help="one question per line: plain text, or JSONL with question and optional history")
+    p.add_argument("--json", action="store_true", help="print JSON (one object per line with --batch)")
+
+    p = sub.add_parser("serve", help="start the web app (chat at /, widget at /widget, API at /api/ask)")
+    p.add_argument("--host", default=None, help="interface to listen on (default: SIGNPOST_HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default: SIGNPOST_PORT, 7860)")
+
+    p = sub.add_parser("eval", help="run the evaluation suite and write a report")
+    p.add_argument("--report", type=Path, default=Path("reports/eval"), help="folder for the HTML report (default: reports/eval)")
+    p.add_argument("--json", type=Path, default=None, help="also write the JSON summary here")
+    p.add_argument("--split", choices=["all", "tuning", "held_out"], default="all", help="which part of the golden set")
+
     return parser
 
 
@@ -95,7 +110,96 @@ def cmd_search(args, settings) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "search": cmd_search}
+def _print_answer(answer) -> None:
+    for notice in answer.notices:
+        print(f"! {notice.text}")
+        for item in notice.items:
+            print(f"    {item['name']}: {item['number']} - {item['for']}")
+    print()
+    print(answer.answer)
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            print(f"[{c.n}] {c.passage.heading}\n    {c.passage.text}")
+    if answer.related:
+        print("\nThese passages may be related:")
+        for p in answer.related:
+            print(f"- {p.heading}: {p.text}")
+    print(f"\n{answer.disclaimer}")
+
+
+def _batch_items(path: Path):
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SignpostError(f"Cannot read {path}: {type(exc).__name__}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                raise SignpostError(f"{path}:{number}: not valid JSON") from None
+            yield item.get("question"), item.get("history") or []
+        else:
+            yield line, []
+
+
+def cmd_ask(args, settings) -> int:
+    from app.services import Services
+
+    pipeline = Services(settings).pipeline  # the model loads once, for every question
+    if args.batch:
+        for question, history in _batch_items(args.batch):
+            answer = pipeline.ask(question, history)
+            print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else answer.answer, flush=True)
+        return 0
+    if args.question is None:
+        if not sys.stdin.isatty():
+            args.question = sys.stdin.read()
+        else:
+            return _interactive(pipeline)
+    answer = pipeline.ask(args.question, args.history)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+    return 0 if answer.status.value != "error" else 2
+
+
+def _interactive(pipeline) -> int:
+    print("Ask a question about stalking or harassment (empty line to quit). In danger now? Call 999.")
+    history: list[str] = []
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            return 0
+        if not question:
+            return 0
+        _print_answer(pipeline.ask(question, history))
+        history = (history + [question])[-3:]
+
+
+def cmd_serve(args, settings) -> int:
+    from app.web import serve
+
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    serve(settings)
+    return 0
+
+
+def cmd_eval(args, settings) -> int:
+    from eval.run import run_cli_eval
+
+    return run_cli_eval(settings, report_dir=args.report, json_path=args.json, split=args.split)
+
+
+COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}
 
 
 if __name__ == "__main__":

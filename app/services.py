@@ -34,3 +34,9 @@ class Services:
     @cached_property
     def retriever(self) -> HybridRetriever:
         return HybridRetriever(self.store, self.embedder, self.weights).load()
+
+    @cached_property
+    def pipeline(self):
+        from app.pipeline import build_pipeline
+
+        return build_pipeline(self)

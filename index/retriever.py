@@ -121,7 +121,7 @@ class HybridRetriever:
             d = dense.get(chunk_id, floor_dense)
             b = lexical.get(chunk_id, 0.0) / top_lexical if top_lexical > 0 else 0.0
             fused = (1 - w.bm25_weight) * d + w.bm25_weight * b
-            ranked.append(_passage(chunk, fused, {"dense": d, "bm25": b, "fused": fused}))
+            ranked.append(passage_from_chunk(chunk, fused, {"dense": d, "bm25": b, "fused": fused}))
         ranked.sort(key=lambda p: (-p.score, p.doc_id, p.position))
 
         kept: list[Passage] = []
@@ -160,7 +160,7 @@ def _build_bm25(chunks: list[Chunk]):
     return BM25Retriever.from_defaults(nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english", similarity_top_k=10)
 
 
-def _passage(chunk: Chunk, score: float, scores: dict) -> Passage:
+def passage_from_chunk(chunk: Chunk, score: float = 0.0, scores: dict | None = None) -> Passage:
     return Passage(
         chunk_id=chunk.chunk_id,
         doc_id=chunk.doc_id,
@@ -172,7 +172,7 @@ def _passage(chunk: Chunk, score: float, scores: dict) -> Passage:
         position=chunk.position,
         text=chunk.text,
         score=score,
-        scores=scores,
+        scores=scores or {},
     )
 
 

@@ -1,0 +1,190 @@
+"""Composers turn kept passages into answer sentences, each citing its passage(s).
+
+ExtractiveComposer (default) picks the guidance's own sentences: grounded by
+construction, deterministic and fast. LLMComposer asks an OpenAI-compatible server;
+its output goes through the same CitationVerifier, and any failure falls back to
+the extractive answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+import numpy as np
+
+from app.answer import Sentence
+from app.text import content_terms, coverage, split_sentences
+from index.embedder import Embedder
+from index.types import Passage
+
+log = logging.getLogger("signpost.compose")
+
+# Sentences that point at pages this service does not have ("visit our dedicated
+# page") answer nothing on their own.
+_NAVIGATION = re.compile(
+    r"\b(visit|see our|read more|learn more about|follow the links|our (dedicated|detailed) page|our page on|our guide|our overview)\b",
+    re.IGNORECASE,
+)
+_NEAR_DUPLICATE = 0.88
+
+
+@dataclass(frozen=True)
+class ComposerWeights:
+    semantic: float = 0.75  # cosine(question, sentence)
+    lexical: float = 0.25  # share of question terms found in the sentence or its heading
+    rank_decay: float = 0.03  # small preference for higher-ranked passages
+    max_passages: int = 4
+    max_sentences: int = 4
+    relative_margin: float = 0.2  # later sentences must score within this of the lead
+
+
+class SentenceBank:
+    """Sentence splits and vectors per chunk, computed once and kept in memory."""
+
+    def __init__(self, embedder: Embedder):
+        self.embedder = embedder
+        self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, passages: list[Passage]) -> list[tuple[list[str], np.ndarray]]:
+        missing = [p for p in passages if p.chunk_id not in self._cache]
+        if missing:
+            splits = [split_sentences(p.text) for p in missing]
+            flat = [s for group in splits for s in group]
+            vectors = self.embedder.embed(flat)
+            with self._lock:
+                start = 0
+                for p, group in zip(missing, splits):
+                    self._cache[p.chunk_id] = (group, vectors[start : start + len(group)])
+                    start += len(group)
+        return [self._cache[p.chunk_id] for p in passages]
+
+    def warm(self, passages: list[Passage]) -> None:
+        self.get(passages)
+
+    def vector_for(self, chunk_id: str, sentence: str) -> np.ndarray | None:
+        """The cached vector of a sentence of a chunk, if it is one verbatim."""
+        cached = self._cache.get(chunk_id)
+        if cached is not None:
+            for text, vec in zip(*cached):
+                if text == sentence:
+                    return vec
+        return None
+
+
+class ExtractiveComposer:
+    name = "extractive"
+
+    def __init__(self, bank: SentenceBank, support_threshold: float, max_words: int, weights: ComposerWeights | None = None):
+        self.bank = bank
+        self.support_threshold = support_threshold
+        self.max_words = max_words
+        self.weights = weights or ComposerWeights()
+
+    def compose(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> list[Sentence]:
+        w = self.weights
+        passages = passages[: w.max_passages]
+        terms = content_terms(question)
+        candidates = []  # (score, passage index, sentence index, text, vector)
+        for pi, (p, (sentences, vectors)) in enumerate(zip(passages, self.bank.get(passages))):
+            heading_terms = content_terms(p.heading)
+            for si, (text, vec) in enumerate(zip(sentences, vectors)):
+                if _NAVIGATION.search(text):
+                    continue
+                semantic = float(vec @ query_vector)
+                lexical = coverage(terms, content_terms(text) | heading_terms)
+                score = w.semantic * semantic + w.lexical * lexical - w.rank_decay * pi
+                candidates.append((score, pi, si, text, vec))
+        candidates.sort(key=lambda c: -c[0])
+
+        chosen: list[tuple] = []
+        words = 0
+        for cand in candidates:
+            score, _, _, text, vec = cand
+            floor = max(self.support_threshold, chosen[0][0] - w.relative_margin) if chosen else self.support_threshold
+            if score < floor or len(chosen) >= w.max_sentences:
+                break
+            if any(float(vec @ c[4]) > _NEAR_DUPLICATE for c in chosen):
+                continue
+            n_words = len(text.split())
+            if chosen and words + n_words > self.max_words:
+                continue
+            chosen.append(cand)
+            words += n_words
+        if not chosen:
+            return []
+        # Lead with the most direct sentence; then the rest by passage rank, keeping
+        # the guidance's own order inside each passage.
+        lead, rest = chosen[0], sorted(chosen[1:], key=lambda c: (c[1], c[2]))
+        return [Sentence(text=c[3], sources=(c[1],)) for c in [lead, *rest]]
+
+
+PROMPT_FILE = Path(__file__).parent / "prompts" / "compose.txt"
+_CITED = re.compile(r"\[(\d+)\]")
+
+
+def render_prompt(template_path: Path, **values: str) -> str:
+    """Render a prompt file strictly: a missing variable is an error, not a blank."""
+    return Template(template_path.read_text(encoding="utf-8")).substitute(**values)
+
+
+def parse_cited_sentences(reply: str, n_passages: int) -> list[Sentence]:
+    """Split a model reply into sentences with their [n] citations (1-based in the text).
+
+    A citation number outside 1..n_passages is kept as -1 so the verifier rejects it.
+    """
+    out: list[Sentence] = []
+    for raw in split_sentences(" ".join(reply.split())):
+        numbers = [int(n) for n in _CITED.findall(raw)]
+        text = _CITED.sub("", raw).strip()
+        text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        if not text:
+            continue
+        sources = tuple(n - 1 if 1 <= n <= n_passages else -1 for n in numbers)
+        out.append(Sentence(text=text, sources=sources))
+    return out
+
+
+class LLMComposer:
+    """Compose with any OpenAI-compatible chat server via llama-index's OpenAILike."""
+
+    name = "llm"
+
+    def __init__(self, base_url: str, model: str, api_key: str | None, timeout: float, fallback: ExtractiveComposer):
+        self.fallback = fallback
+        # Imported here: only needed when a model server is configured.
+        from llama_index.llms.openai_like import OpenAILike
+
+        self.llm = OpenAILike(
+            model=model,
+            api_base=base_url,
+            api_key=api_key or "not-needed",
+            is_chat_model=True,
+            timeout=timeout,
+            max_retries=0,
+            temperature=0.0,
+            context_window=8192,
+            max_tokens=400,
+        )
+
+    def compose(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> tuple[list[Sentence], str]:
+        from llama_index.core.llms import ChatMessage
+
+        shown = passages[: self.fallback.weights.max_passages]
+        numbered = "\n\n".join(f"[{i}] {p.heading}\n{p.text}" for i, p in enumerate(shown, 1))
+        prompt = render_prompt(PROMPT_FILE, passages=numbered, question=question)
+        try:
+            reply = self.llm.chat([ChatMessage(role="user", content=prompt)])
+            text = reply.message.content or ""
+        except Exception as exc:  # timeouts, refused connections, HTTP errors: fall back
+            log.warning("LLM composer failed (%s); using the extractive answer", type(exc).__name__)
+            return self.fallback.compose(question, query_vector, passages), "extractive (llm fallback)"
+        sentences = parse_cited_sentences(text, len(shown))
+        if not sentences:
+            return self.fallback.compose(question, query_vector, passages), "extractive (llm fallback)"
+        return sentences, self.name

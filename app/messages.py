@@ -1,0 +1,30 @@
+"""Every fixed message people can see, in one place."""
+
+DISCLAIMER = (
+    "This is general information from guidance about the law in England and Wales, "
+    "not legal advice. For advice on your own situation, speak to a solicitor."
+)
+
+INVALID = {
+    "empty": "Please type a question, for example: \"Can I get a restraining order?\"",
+    "too_long": "That question is too long. Please keep it under {limit} characters.",
+}
+
+NOT_COVERED = {
+    "no_support": "The guidance we have does not answer this question.",
+    "out_of_area": "This looks like a question about {topic}. The guidance here only covers stalking and harassment, so it cannot answer it.",
+    "jurisdiction": "The guidance here covers the law in England and Wales. Scotland and Northern Ireland (and other countries) have different law, so it cannot answer this.",
+}
+
+SIGNPOST_INTRO = "You can talk to someone about your situation:"
+RELATED_INTRO = "These passages may be related:"
+PARTIAL = "The guidance does not cover {topic}; the answer below covers the rest of your question."
+
+EMERGENCY_INTRO = "If you are in immediate danger, call 999 now."
+CHILD_INTRO = "If a child is at risk, you can get help now:"
+
+ERROR = "Sorry, something went wrong on our side. Please try again in a moment."
+BUSY = "Signpost is busy right now. Please try again in a minute."
+UNAVAILABLE = "The guidance search is not available right now. Please try again later."
+
+DANGER_LINE = "In danger now? Call 999. If you cannot speak, call 999 from a mobile, then press 55."

@@ -1,0 +1,256 @@
+"""The answer pipeline: small stages run in order, any of which may end the run.
+
+QuestionGuard -> SafetyTriage -> Retrieve -> Compose -> CitationVerifier -> finish.
+Expected outcomes (an empty question, a topic the guidance does not cover) are
+statuses with fixed messages (app/messages.py), never exceptions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app import messages
+from app.answer import Answer, Citation, Notice, Sentence, Status
+from app.compose import ExtractiveComposer, LLMComposer
+from app.guard import QuestionGuard, clean_text
+from app.signposts import Signposts
+from app.triage import SafetyTriage, TriageResult
+from app.verify import CitationVerifier
+from index.retriever import HybridRetriever
+from index.types import Passage, RetrievalResult
+from ingest.errors import SignpostError
+
+log = logging.getLogger("signpost.pipeline")
+
+_FOLLOW_UP = re.compile(r"^(and|but|so|also|what about|how about|what if|then|or)\b", re.IGNORECASE)
+_FOLLOW_UP_MAX_WORDS = 12
+
+
+@dataclass
+class AskContext:
+    raw_question: str | None
+    history: list = field(default_factory=list)
+    question: str = ""
+    retrieval_query: str = ""
+    query_vector: np.ndarray | None = None
+    triage: TriageResult | None = None
+    retrieval: RetrievalResult | None = None
+    sentences: list[Sentence] = field(default_factory=list)
+    composer: str = ""
+    notices: list[Notice] = field(default_factory=list)
+    reason: str = ""
+    message: str = ""
+    dropped: int = 0  # sentences the verifier removed
+
+
+class Stage:
+    name = "stage"
+
+    def run(self, ctx: AskContext) -> Status | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class GuardStage(Stage):
+    name = "guard"
+
+    def __init__(self, guard: QuestionGuard, history_turns: int):
+        self.guard, self.history_turns = guard, history_turns
+
+    def run(self, ctx):
+        checked = self.guard.check(ctx.raw_question)
+        if checked.problem:
+            ctx.reason = checked.problem
+            ctx.message = messages.INVALID[checked.problem].format(limit=self.guard.max_chars)
+            return Status.INVALID_QUESTION
+        ctx.question = checked.text
+        ctx.history = _clean_history(ctx.history, self.history_turns, self.guard.max_chars)
+        return None
+
+
+class TriageStage(Stage):
+    name = "triage"
+
+    def __init__(self, triage: SafetyTriage, signposts: Signposts):
+        self.triage, self.signposts = triage, signposts
+
+    def run(self, ctx):
+        result = ctx.triage = self.triage.assess(ctx.question)
+        if result.danger:
+            ctx.notices.append(Notice("emergency", messages.EMERGENCY_INTRO, self.signposts.emergency))
+        if result.child_at_risk:
+            if not result.danger:
+                ctx.notices.append(Notice("emergency", messages.EMERGENCY_INTRO, self.signposts.emergency[:1]))
+            ctx.notices.append(Notice("child_safety", messages.CHILD_INTRO, self.signposts.child_safety))
+        if result.other_jurisdiction:
+            ctx.reason, ctx.message = "jurisdiction", messages.NOT_COVERED["jurisdiction"]
+            return Status.NOT_COVERED
+        if result.out_of_area:
+            topic = " and ".join(result.out_of_area)
+            if not result.in_scope:
+                ctx.reason, ctx.message = "out_of_area", messages.NOT_COVERED["out_of_area"].format(topic=topic)
+                return Status.NOT_COVERED
+            ctx.notices.append(Notice("partial", messages.PARTIAL.format(topic=topic)))
+        return None
+
+
+class RetrieveStage(Stage):
+    name = "retrieve"
+
+    def __init__(self, retriever: HybridRetriever):
+        self.retriever = retriever
+
+    def run(self, ctx):
+        ctx.retrieval_query = _retrieval_query(ctx.question, ctx.history)
+        ctx.query_vector = self.retriever.embedder.embed_one(ctx.retrieval_query)
+        ctx.retrieval = self.retriever.retrieve(ctx.retrieval_query, query_vector=ctx.query_vector)
+        if not ctx.retrieval.kept:
+            ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
+            return Status.NOT_COVERED
+        return None
+
+
+class ComposeStage(Stage):
+    name = "compose"
+
+    def __init__(self, composer: ExtractiveComposer | LLMComposer):
+        self.composer = composer
+
+    def run(self, ctx):
+        if isinstance(self.composer, LLMComposer):
+            ctx.sentences, ctx.composer = self.composer.compose(ctx.retrieval_query, ctx.query_vector, ctx.retrieval.kept)
+        else:
+            ctx.sentences, ctx.composer = self.composer.compose(ctx.retrieval_query, ctx.query_vector, ctx.retrieval.kept), self.composer.name
+        if not ctx.sentences:
+            ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
+            return Status.NOT_COVERED
+        return None
+
+
+class VerifyStage(Stage):
+    name = "verify"
+
+    def __init__(self, verifier: CitationVerifier):
+        self.verifier = verifier
+
+    def run(self, ctx):
+        verdicts = self.verifier.check(ctx.sentences, ctx.retrieval.kept)
+        ctx.sentences = [v.sentence for v in verdicts if v.supported]
+        ctx.dropped = len(verdicts) - len(ctx.sentences)
+        if not ctx.sentences:
+            ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
+            return Status.NOT_COVERED
+        return None
+
+
+class Pipeline:
+    """Runs the stages for one question and builds the Answer."""
+
+    def __init__(self, stages: list[Stage], signposts: Signposts, bank=None, retriever: HybridRetriever | None = None):
+        self.stages = stages
+        self.signposts = signposts
+        self._bank, self._retriever = bank, retriever
+
+    def warm(self) -> None:
+        """Load the model and pre-split every chunk, so the first question is fast."""
+        if self._bank is not None and self._retriever is not None:
+            from index.retriever import passage_from_chunk
+
+            self._bank.warm([passage_from_chunk(c) for c in self._retriever.chunks])
+
+    def ask(self, question: str | None, history: list | None = None) -> Answer:
+        ctx = AskContext(raw_question=question, history=list(history or []))
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        status = Status.ANSWERED
+        try:
+            for stage in self.stages:
+                t0 = time.perf_counter()
+                outcome = stage.run(ctx)
+                timings[f"{stage.name}_ms"] = (time.perf_counter() - t0) * 1000
+                if outcome is not None:
+                    status = outcome
+                    break
+        except SignpostError as err:
+            # Never the question: only what failed.
+            log.error("pipeline fault: %s", err)
+            status, ctx.reason, ctx.message = Status.ERROR, "unavailable", messages.UNAVAILABLE
+        except Exception as exc:
+            log.error("pipeline fault: %s", type(exc).__name__)
+            status, ctx.reason, ctx.message = Status.ERROR, "internal", messages.ERROR
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        answer = self._finish(status, ctx, timings)
+        log.info("answered status=%s reason=%s total_ms=%.1f", answer.status.value, answer.reason, timings["total_ms"])
+        return answer
+
+    def _finish(self, status: Status, ctx: AskContext, timings: dict) -> Answer:
+        notices = list(ctx.notices)
+        if status is Status.ERROR:
+            notices.insert(0, Notice("emergency", messages.DANGER_LINE))
+        if status is not Status.ANSWERED:
+            related = ctx.retrieval.kept[:2] if ctx.retrieval and status is Status.NOT_COVERED else []
+            if status is Status.NOT_COVERED:
+                notices.append(Notice("signpost", f"{messages.SIGNPOST_INTRO} {self.signposts.solicitor}".strip(), self.signposts.helplines))
+            return Answer(status, ctx.message, [], notices, messages.DISCLAIMER, ctx.reason, related, ctx.composer, timings)
+        text, citations = _render(ctx.sentences, ctx.retrieval.kept)
+        reason = "partial" if any(n.kind == "partial" for n in notices) else ""
+        return Answer(status, text, citations, notices, messages.DISCLAIMER, reason, [], ctx.composer, timings)
+
+
+def _render(sentences: list[Sentence], passages: list[Passage]) -> tuple[str, list[Citation]]:
+    """Number passages by first use so [1] is the first source the reader meets."""
+    numbers: dict[int, int] = {}
+    parts = []
+    for s in sentences:
+        for i in s.sources:
+            numbers.setdefault(i, len(numbers) + 1)
+        marks = "".join(f"[{numbers[i]}]" for i in dict.fromkeys(s.sources))
+        parts.append(f"{s.text} {marks}")
+    citations = [Citation(n, passages[i]) for i, n in sorted(numbers.items(), key=lambda kv: kv[1])]
+    return " ".join(parts), citations
+
+
+def _clean_history(history: list, turns: int, max_chars: int) -> list[str]:
+    out = []
+    for item in history[-turns:] if turns else []:
+        text = item.get("question", "") if isinstance(item, dict) else item
+        text = clean_text(str(text or ""))[:max_chars]
+        if text:
+            out.append(text)
+    return out
+
+
+def _retrieval_query(question: str, history: list[str]) -> str:
+    # A short or connective follow-up ("and what if he's my ex?") is read in the
+    # context of the previous question. The history is never stored.
+    if history and (len(question.split()) <= _FOLLOW_UP_MAX_WORDS or _FOLLOW_UP.match(question)):
+        return f"{history[-1]} {question}"
+    return question
+
+
+def build_pipeline(services) -> Pipeline:
+    """The production pipeline for a Services bundle (see app/services.py)."""
+    from app.compose import SentenceBank
+    from app.verify import CitationVerifier
+
+    s = services.settings
+    signposts = Signposts.load(s.signposts_file)
+    bank = SentenceBank(services.embedder)
+    extractive = ExtractiveComposer(bank, s.support_threshold, s.max_answer_words)
+    composer = LLMComposer(s.llm_base_url, s.llm_model, s.llm_api_key, s.llm_timeout_seconds, extractive) if s.llm_enabled else extractive
+    return Pipeline(
+        [
+            GuardStage(QuestionGuard(s.max_question_chars), s.history_turns),
+            TriageStage(SafetyTriage(), signposts),
+            RetrieveStage(services.retriever),
+            ComposeStage(composer),
+            VerifyStage(CitationVerifier(bank)),
+        ],
+        signposts,
+        bank=bank,
+        retriever=services.retriever,
+    )

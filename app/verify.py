@@ -1,0 +1,92 @@
+"""CitationVerifier: every sentence must rest on a passage the user is shown.
+
+A sentence survives only if every citation number points at a shown passage and at
+least one cited passage supports it. Support means:
+  - lexical: enough of the sentence's content words appear in the passage, and
+  - semantic: the sentence is close to some sentence of the passage, and
+  - facts: every number (phone numbers, years, sections), Act name and URL in the
+    sentence appears in that passage.
+Unsupported sentences are dropped; the pipeline turns "nothing left" into not_covered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.answer import Sentence
+from app.compose import SentenceBank
+from app.text import acts_in, content_terms, coverage, has_url, normalise_quotes, numbers_in
+from index.types import Passage
+
+_MARKUP = re.compile(r"<[^>]*>|!?\[([^\]]*)\]\([^)]*\)|[*_`#>]{1,3}")
+
+
+@dataclass(frozen=True)
+class VerifierThresholds:
+    lexical: float = 0.6
+    semantic: float = 0.6
+
+
+@dataclass(frozen=True)
+class Verdict:
+    sentence: Sentence
+    supported: bool
+    reason: str = ""
+
+
+def strip_markup(text: str) -> str:
+    return " ".join(_MARKUP.sub(lambda m: m.group(1) or "", text).split())
+
+
+class CitationVerifier:
+    def __init__(self, bank: SentenceBank, thresholds: VerifierThresholds | None = None):
+        self.bank = bank
+        self.t = thresholds or VerifierThresholds()
+
+    def check(self, sentences: list[Sentence], passages: list[Passage]) -> list[Verdict]:
+        verdicts = []
+        banks = self.bank.get(passages) if passages else []
+        texts = [strip_markup(s.text) for s in sentences]
+        vectors = self._vectors(sentences, texts, passages)
+        for sentence, text, vec in zip(sentences, texts, vectors):
+            verdicts.append(self._check_one(Sentence(text, sentence.sources), vec, passages, banks))
+        return verdicts
+
+    def _vectors(self, sentences: list[Sentence], texts: list[str], passages: list[Passage]) -> list[np.ndarray]:
+        # Extractive sentences are verbatim passage sentences: reuse their cached
+        # vectors and embed only what a model wrote.
+        found: list[np.ndarray | None] = []
+        for s, text in zip(sentences, texts):
+            valid = [i for i in s.sources if 0 <= i < len(passages)]
+            found.append(next((v for i in valid if (v := self.bank.vector_for(passages[i].chunk_id, text)) is not None), None))
+        todo = [i for i, v in enumerate(found) if v is None]
+        if todo:
+            for i, vec in zip(todo, self.bank.embedder.embed([texts[i] for i in todo])):
+                found[i] = vec
+        return found
+
+    def _check_one(self, sentence: Sentence, vector: np.ndarray, passages: list[Passage], banks) -> Verdict:
+        if not sentence.text:
+            return Verdict(sentence, False, "empty")
+        if not sentence.sources:
+            return Verdict(sentence, False, "no_citation")
+        if any(i < 0 or i >= len(passages) for i in sentence.sources):
+            return Verdict(sentence, False, "citation_not_shown")
+        terms = content_terms(sentence.text)
+        reasons = []
+        for i in sentence.sources:
+            passage = normalise_quotes(passages[i].text)
+            missing_numbers = numbers_in(sentence.text) - numbers_in(passage)
+            missing_acts = {a for a in acts_in(sentence.text) if a not in passage.lower()}
+            if missing_numbers or missing_acts or (has_url(sentence.text) and not has_url(passage)):
+                reasons.append("fact_not_in_passage")
+                continue
+            lexical = coverage(terms, content_terms(passage))
+            semantic = float(np.max(banks[i][1] @ vector)) if len(banks[i][1]) else 0.0
+            if lexical >= self.t.lexical and semantic >= self.t.semantic:
+                return Verdict(sentence, True)
+            reasons.append("not_supported")
+        return Verdict(sentence, False, reasons[0] if reasons else "not_supported")
