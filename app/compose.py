@@ -126,6 +126,7 @@ class ExtractiveComposer:
 
 PROMPT_FILE = Path(__file__).parent / "prompts" / "compose.txt"
 _CITED = re.compile(r"\[(\d+)\]")
+_CITE_GROUP = re.compile(r"((?:\s*\[\d+\])+)")
 
 
 def render_prompt(template_path: Path, **values: str) -> str:
@@ -136,17 +137,22 @@ def render_prompt(template_path: Path, **values: str) -> str:
 def parse_cited_sentences(reply: str, n_passages: int) -> list[Sentence]:
     """Split a model reply into sentences with their [n] citations (1-based in the text).
 
-    A citation number outside 1..n_passages is kept as -1 so the verifier rejects it.
+    Citation marks belong to the sentence they follow; a sentence with none gets no
+    sources. A number outside 1..n_passages becomes -1 so the verifier rejects it.
     """
     out: list[Sentence] = []
-    for raw in split_sentences(" ".join(reply.split())):
-        numbers = [int(n) for n in _CITED.findall(raw)]
-        text = _CITED.sub("", raw).strip()
-        text = re.sub(r"\s+([.,;:!?])", r"\1", text)
-        if not text:
-            continue
-        sources = tuple(n - 1 if 1 <= n <= n_passages else -1 for n in numbers)
-        out.append(Sentence(text=text, sources=sources))
+    # "sentence [1]." -> "sentence. [1]" so the mark stays with its sentence.
+    reply = re.sub(r"((?:\s*\[\d+\])+)\s*([.!?])", r"\2\1", " ".join(reply.split()))
+    parts = _CITE_GROUP.split(reply)
+    # re.split with one group alternates: text, marks, text, marks, ..., text
+    for i in range(0, len(parts), 2):
+        marks = parts[i + 1] if i + 1 < len(parts) else ""
+        sentences = split_sentences(parts[i])
+        for j, raw in enumerate(sentences):
+            numbers = [int(n) for n in _CITED.findall(marks)] if j == len(sentences) - 1 else []
+            text = re.sub(r"\s+([.,;:!?])", r"\1", raw).strip()
+            if text:
+                out.append(Sentence(text=text, sources=tuple(n - 1 if 1 <= n <= n_passages else -1 for n in numbers)))
     return out
 
 

@@ -149,3 +149,21 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subpro
         env={**os.environ, **(env or {})},
         cwd=os.getcwd(),
     )
+
+
+@pytest.fixture(scope="session")
+def services(corpus_index, embedder):
+    """Production wiring over the session index, sharing the loaded model."""
+    from app.services import Services
+    from app.settings import Settings
+
+    bundle = Services(Settings(home=corpus_index))
+    bundle.embedder = embedder  # cached_property: reuse the already-loaded model
+    return bundle
+
+
+@pytest.fixture(scope="session")
+def pipeline(services):
+    built = services.pipeline
+    built.warm()
+    return built
