@@ -21,7 +21,7 @@ RELATED_INTRO = "These passages may be related:"
 PARTIAL = "The guidance does not cover {topic}; the answer below covers the rest of your question."
 
 EMERGENCY_INTRO = "If you are in immediate danger, call 999 now."
-CHILD_INTRO = "If a child is at risk, you can get help now:"
+CHILD_INTRO = "If a child is in immediate danger, call 999. If a child is at risk, you can get help now:"
 
 ERROR = "Sorry, something went wrong on our side. Please try again in a moment."
 BUSY = "Signpost is busy right now. Please try again in a minute."

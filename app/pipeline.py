@@ -83,8 +83,6 @@ class TriageStage(Stage):
         if result.danger:
             ctx.notices.append(Notice("emergency", messages.EMERGENCY_INTRO, self.signposts.emergency))
         if result.child_at_risk:
-            if not result.danger:
-                ctx.notices.append(Notice("emergency", messages.EMERGENCY_INTRO, self.signposts.emergency[:1]))
             ctx.notices.append(Notice("child_safety", messages.CHILD_INTRO, self.signposts.child_safety))
         if result.other_jurisdiction:
             ctx.reason, ctx.message = "jurisdiction", messages.NOT_COVERED["jurisdiction"]

@@ -22,13 +22,13 @@ class Settings(BaseSettings):
 
     # Retrieval (tuned on the golden set's tuning split; see eval/)
     top_k: int = Field(5, ge=1, le=20)
-    bm25_weight: float = Field(0.2, ge=0.0, le=1.0)
+    bm25_weight: float = Field(0.1, ge=0.0, le=1.0)
     min_dense_similarity: float = Field(0.15, ge=-1.0, le=1.0)
 
     # Answering
     max_question_chars: int = Field(1000, ge=50, le=10000)
     max_answer_words: int = Field(120, ge=20, le=400)
-    support_threshold: float = Field(0.35, ge=0.0, le=1.0, description="Minimum sentence relevance for the extractive composer.")
+    support_threshold: float = Field(0.25, ge=0.0, le=1.0, description="Minimum sentence relevance for the extractive composer.")
     history_turns: int = Field(3, ge=0, le=10)
 
     # Optional generative composer (any OpenAI-compatible server)

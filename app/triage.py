@@ -34,6 +34,8 @@ class SafetyTriage:
         self._danger = _compile(data["danger"])
         self._hypothetical = _compile(data["hypothetical"])
         self._immediacy = _compile(data["immediacy"])
+        self._presence = _compile(data["presence"])
+        self._fear = _compile(data["fear"])
         self._child = _compile(data["child"])
         self._child_risk = _compile(data["child_risk"])
         self._out_of_area = {topic: re.compile(p, re.IGNORECASE) for topic, p in data["out_of_area"].items()}
@@ -46,8 +48,9 @@ class SafetyTriage:
 
     def assess(self, question: str) -> TriageResult:
         text = normalise_quotes(question)
-        danger = self._any(self._danger, text)
-        if danger and self._any(self._hypothetical, text) and not self._any(self._immediacy, text):
+        now = self._any(self._immediacy, text)
+        danger = self._any(self._danger, text) or (now and (self._any(self._presence, text) or self._any(self._fear, text)))
+        if danger and self._any(self._hypothetical, text) and not now:
             danger = False
         child = self._any(self._child, text) and self._any(self._child_risk, text)
         return TriageResult(

@@ -81,9 +81,14 @@ def test_ordinary_legal_questions_get_no_emergency_notice(pipeline, question):
 
 def test_child_at_risk_gets_childline_and_nspcc(pipeline):
     answer = pipeline.ask("my ex said he will take my son and hurt him")
-    kinds = [n.kind for n in answer.notices]
-    assert kinds[:2] == ["emergency", "child_safety"]
-    assert [i["number"] for i in answer.notices[1].items] == ["0800 1111", "0808 800 5000"]
+    assert [n.kind for n in answer.notices if n.kind != "signpost"] == ["child_safety"]
+    assert [i["number"] for i in answer.notices[0].items] == ["0800 1111", "0808 800 5000"]
+    assert "call 999" in answer.notices[0].text
+
+
+def test_child_in_immediate_danger_gets_emergency_then_child_notice(pipeline):
+    answer = pipeline.ask("he is outside the house now and says he will kill me and my daughter")
+    assert [n.kind for n in answer.notices][:2] == ["emergency", "child_safety"]
 
 
 @pytest.mark.parametrize("question", OUT_OF_AREA)

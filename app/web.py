@@ -1,0 +1,630 @@
+"""The web app: chat UI at /, compact widget at /widget/, JSON API at /api/ask.
+
+One FastAPI app. Two Gradio Blocks are mounted on it (the widget first: Starlette
+matches mounts in order and "/" matches everything). A pure-ASGI middleware in front
+of everything adds the security headers (CSP with a per-response nonce), refuses
+Gradio routes we do not use, applies the per-client rate limit and the body cap, and
+turns any unexpected exception into a generic response, so neither the client nor the
+log ever sees a question.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from app import messages
+from app.answer import Answer, Notice, Status
+from app.offline import apply_offline_env
+from app.settings import Settings
+from ingest.errors import ConfigError, SignpostError
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+log = logging.getLogger("signpost.web")
+
+STATIC_DIR = Path(__file__).parent / "static"
+MAX_BODY_BYTES = 16 * 1024
+MAX_HISTORY_ITEMS = 20
+RELOAD_SECONDS = 10.0  # how often a missing index is looked for again
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+SCHEMA_ERROR = 'The request was not valid. Send JSON like {"question": "Can I get a restraining order?"}.'
+TOO_LARGE = "That request is too large. Please keep the question under {limit} characters."
+NOT_FOUND = "Not found"
+
+# Gradio routes this app never uses: uploads, files, the un-queued run API, monitoring...
+DENY_PREFIXES = (
+    "/gradio_api/upload",
+    "/gradio_api/runs",
+    "/gradio_api/run-history",
+    "/gradio_api/run/",
+    "/gradio_api/api/",
+    "/gradio_api/call/",
+    "/gradio_api/file=",
+    "/gradio_api/file/",
+    "/gradio_api/proxy=",
+    "/gradio_api/stream/",
+    "/gradio_api/process_recording",
+    "/gradio_api/vibe-edit",
+    "/gradio_api/undo-vibe-edit",
+    "/gradio_api/vibe-code",
+    "/gradio_api/openapi.json",
+    "/gradio_api/deep_link",
+    "/gradio_api/mcp",
+    "/monitoring",
+    "/login",
+    "/logout",
+    "/dev/reload",
+)
+_ORIGIN = re.compile(r"^(https?://)?(\*\.)?[A-Za-z0-9.-]+(:(\d{1,5}|\*))?$")
+
+
+# --- API shapes (for validation and the OpenAPI spec) ------------------------------
+
+
+class HistoryItem(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    question: StrictStr
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    question: StrictStr = Field(description="The question, in plain words.")
+    history: list[StrictStr | HistoryItem] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY_ITEMS,
+        description="Earlier questions in this conversation, oldest first; only the last few are used. Never stored.",
+    )
+
+
+class HelplineOut(BaseModel):
+    name: str
+    number: str
+    for_: str = Field(alias="for")
+
+
+class NoticeOut(BaseModel):
+    kind: str = Field(description="emergency | child_safety | partial | signpost | jurisdiction | info")
+    text: str
+    items: list[HelplineOut]
+
+
+class CitationOut(BaseModel):
+    n: int
+    chunk_id: str
+    doc: str
+    doc_title: str
+    section: str
+    subsection: str
+    anchor: str
+    text: str
+
+
+class AnswerOut(BaseModel):
+    status: str = Field(description="answered | not_covered | invalid_question | error")
+    answer: str = Field(description="The answer; each statement ends with [n] marks that refer to citations.")
+    citations: list[CitationOut]
+    notices: list[NoticeOut] = Field(description="Show these first; emergency notices above the answer.")
+    disclaimer: str
+    reason: str
+    related: list[dict]
+    composer: str
+    timings_ms: dict[str, float]
+
+
+# --- small parts ----------------------------------------------------------------
+
+
+def frame_ancestors(embed_origins: str) -> list[str]:
+    """The operator's allow-list, checked so nothing else can reach the CSP header."""
+    tokens = embed_origins.split()
+    for token in tokens:
+        if token not in ("'self'", "'none'") and not _ORIGIN.match(token):
+            raise ConfigError(f"SIGNPOST_EMBED_ORIGINS: {token!r} is not an origin like https://charity.example")
+    return tokens or ["'none'"]
+
+
+def check_exit_url(url: str) -> str:
+    if not re.match(r"^https?://[^\s\"'<>]+$", url):
+        raise ConfigError("SIGNPOST_EXIT_URL must be an http(s) URL")
+    return url
+
+
+class RateLimiter:
+    """In-memory sliding window per client address (one process; see README for replicas)."""
+
+    def __init__(self, per_minute: int, window: float = 60.0):
+        self.limit, self.window = per_minute, window
+        self._hits: dict[str, deque] = {}
+        self._lock = threading.Lock()
+        self._swept = time.monotonic()
+
+    def check(self, client: str) -> float:
+        """0 if allowed (and counted), else seconds until the next request is allowed."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._swept > self.window:
+                self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] < self.window}
+                self._swept = now
+            hits = self._hits.setdefault(client, deque())
+            while hits and now - hits[0] >= self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return max(1.0, self.window - (now - hits[0]))
+            hits.append(now)
+            return 0.0
+
+
+class Metrics:
+    """Prometheus text by hand (prometheus_client is not a dependency). Never any question text."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.answers: dict[tuple[str, str], int] = {}
+        self.api_codes: dict[int, int] = {}
+        self.buckets = [0] * len(LATENCY_BUCKETS)
+        self.count, self.total = 0, 0.0
+
+    def observe(self, surface: str, status: str, seconds: float) -> None:
+        with self._lock:
+            self.answers[(surface, status)] = self.answers.get((surface, status), 0) + 1
+            for i, bound in enumerate(LATENCY_BUCKETS):
+                if seconds <= bound:
+                    self.buckets[i] += 1
+            self.count += 1
+            self.total += seconds
+
+    def api_response(self, code: int) -> None:
+        with self._lock:
+            self.api_codes[code] = self.api_codes.get(code, 0) + 1
+
+    def render(self, index_ready: bool) -> str:
+        with self._lock:
+            lines = [
+                "# HELP signpost_answers_total Answers given, by surface (api, ui) and status.",
+                "# TYPE signpost_answers_total counter",
+                *(f'signpost_answers_total{{surface="{s}",status="{st}"}} {n}' for (s, st), n in sorted(self.answers.items())),
+                "# HELP signpost_api_responses_total Responses from /api/ask, by HTTP status code.",
+                "# TYPE signpost_api_responses_total counter",
+                *(f'signpost_api_responses_total{{code="{c}"}} {n}' for c, n in sorted(self.api_codes.items())),
+                "# HELP signpost_answer_seconds Time to answer one question.",
+                "# TYPE signpost_answer_seconds histogram",
+                *(f'signpost_answer_seconds_bucket{{le="{b}"}} {n}' for b, n in zip(LATENCY_BUCKETS, self.buckets)),
+                f'signpost_answer_seconds_bucket{{le="+Inf"}} {self.count}',
+                f"signpost_answer_seconds_sum {self.total:.6f}",
+                f"signpost_answer_seconds_count {self.count}",
+                "# HELP signpost_index_ready 1 if the guidance index is loaded.",
+                "# TYPE signpost_index_ready gauge",
+                f"signpost_index_ready {int(index_ready)}",
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def _fault(message: str, reason: str, status: Status = Status.ERROR) -> Answer:
+    notices = [Notice("emergency", messages.DANGER_LINE)] if status is Status.ERROR else []
+    return Answer(status, message, [], notices, messages.DISCLAIMER, reason)
+
+
+def http_status(answer: Answer) -> int:
+    if answer.status is Status.INVALID_QUESTION:
+        return 400
+    if answer.status is Status.ERROR:
+        return 503 if answer.reason in ("unavailable", "busy") else 500
+    return 200
+
+
+class Answerer:
+    """Owns the pipeline for the web app: loads it once, reloads a missing index, counts, limits."""
+
+    def __init__(self, services, settings: Settings, metrics: Metrics):
+        self.services, self.settings, self.metrics = services, settings, metrics
+        self.pipeline = None
+        self._lock = threading.Lock()
+        self._tried_at = 0.0
+        self._in_flight = 0
+
+    def load(self) -> bool:
+        with self._lock:
+            if self.pipeline is not None:
+                return True
+            if self._tried_at and time.monotonic() - self._tried_at < RELOAD_SECONDS:
+                return False
+            self._tried_at = time.monotonic()
+            try:
+                pipeline = self.services.pipeline
+                pipeline.warm()
+                self.services.retriever.manifest  # noqa: B018 - fails now, not on the first question
+            except SignpostError as err:
+                log.error("index unavailable: %s", err)
+                return False
+            self.pipeline = pipeline
+            return True
+
+    def manifest(self):
+        """The loaded index's manifest, or None if it cannot be reached."""
+        if not self.load():
+            return None
+        try:
+            return self.services.retriever.manifest
+        except SignpostError as err:
+            log.error("index unavailable: %s", err)
+            return None
+
+    def answer(self, question: Any, history: list, surface: str) -> Answer:
+        started = time.perf_counter()
+        if not self.load():
+            result = _fault(messages.UNAVAILABLE, "unavailable")
+        else:
+            result = self.pipeline.ask(question, history)
+        self.metrics.observe(surface, result.status.value, time.perf_counter() - started)
+        return result
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self._in_flight >= self.settings.concurrency + self.settings.queue_size:
+                return False
+            self._in_flight += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+
+# --- security middleware ----------------------------------------------------------
+
+_SCRIPT_TAG = re.compile(rb"<script(?=[\s>])")
+_STRIPPED = (b"content-security-policy", b"x-frame-options", b"cache-control", b"referrer-policy", b"x-content-type-options", b"set-cookie")
+
+
+def build_csp(nonce: str | None, ancestors: list[str]) -> str:
+    script_src = f"script-src 'self' 'nonce-{nonce}'" if nonce else "script-src 'self'"
+    return "; ".join(
+        [
+            "default-src 'self'",
+            script_src,
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "media-src 'self' blob:",
+            "worker-src 'self' blob:",
+            "manifest-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            f"frame-ancestors {' '.join(ancestors)}",
+        ]
+    )
+
+
+def _client(scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+class SecurityMiddleware:
+    """Headers on every response, nonce + quick-exit script in every HTML page, limits."""
+
+    def __init__(self, app, widget_ancestors: list[str], exit_url: str, limiter: RateLimiter, metrics: Metrics, max_chars: int):
+        self.app = app
+        self.widget_ancestors = widget_ancestors
+        self.limiter, self.metrics, self.max_chars = limiter, metrics, max_chars
+        self.exit_tag = (
+            '<script nonce="__NONCE__" src="/signpost-static/quick_exit.js" '
+            f'data-exit-url="{html.escape(exit_url, quote=True)}" defer></script>'
+        )
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        rel = path[len("/widget"):] if path.startswith("/widget/") else path
+        is_widget = path == "/widget" or path.startswith("/widget/")
+        ancestors = self.widget_ancestors if is_widget else ["'self'"]
+        is_api = path == "/api/ask"
+        if is_api:
+            send = self._count(send)
+        if any(rel.startswith(p) or path.startswith(p) for p in DENY_PREFIXES):
+            return await self._json(scope, send, 404, {"error": NOT_FOUND}, ancestors)
+
+        if scope["method"] == "POST" and (is_api or rel.startswith("/gradio_api/queue/join")):
+            wait = self.limiter.check(_client(scope))
+            if wait:
+                body = _fault(messages.BUSY, "rate_limited").to_dict()
+                return await self._json(scope, send, 429, body, ancestors, [(b"retry-after", str(int(wait + 0.999)).encode())])
+        if is_api and scope["method"] == "POST":
+            body = await _read_capped(scope, receive)
+            if body is None:
+                answer = _fault(TOO_LARGE.format(limit=self.max_chars), "too_large", Status.INVALID_QUESTION)
+                return await self._json(scope, send, 413, answer.to_dict(), ancestors)
+            receive = _replay(body)
+
+        nonce = secrets.token_urlsafe(18)
+        state: dict = {"html": False, "start": None, "chunks": [], "started": False}
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                ctype = dict((k.lower(), v) for k, v in message.get("headers", [])).get(b"content-type", b"")
+                if ctype.startswith(b"text/html"):
+                    state["html"], state["start"] = True, message
+                    return
+                return await self._headers(send, None, ancestors)(message)
+            if message["type"] == "http.response.body" and state["html"]:
+                state["chunks"].append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                page = _SCRIPT_TAG.sub(b'<script nonce="' + nonce.encode() + b'"', b"".join(state["chunks"]))
+                # vite's preload helper copies the nonce from this meta tag onto the scripts it adds
+                inject = b'<meta property="csp-nonce" nonce="' + nonce.encode() + b'">' + self.exit_tag.replace("__NONCE__", nonce).encode()
+                marker = b'<meta charset="utf-8" />'
+                page = page.replace(marker, marker + inject, 1) if marker in page else page.replace(b"<head>", b"<head>" + inject, 1)
+                start = state["start"]
+                start["headers"] = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"] + [(b"content-length", str(len(page)).encode())]
+                await self._headers(send, nonce, ancestors)(start)
+                return await send({"type": "http.response.body", "body": page})
+            return await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:  # the log gets the kind of fault, never a message that may quote input
+            log.error("unhandled %s on %s", type(exc).__name__, path)
+            if not state["started"]:
+                body = _fault(messages.ERROR, "internal").to_dict()
+                await self._json(scope, send, 500, body, ancestors)
+
+    def _count(self, send):
+        async def counting(message):
+            if message["type"] == "http.response.start":
+                self.metrics.api_response(message["status"])
+            await send(message)
+
+        return counting
+
+    async def _json(self, scope, send, code: int, body: dict, ancestors, extra=()):
+        from fastapi.responses import JSONResponse
+
+        response = JSONResponse(body, status_code=code)
+        response.raw_headers.extend(extra)
+
+        async def no_receive():
+            return {"type": "http.disconnect"}
+
+        await response(scope, no_receive, self._headers(send, None, ancestors))
+
+    def _headers(self, send, nonce, ancestors):
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _STRIPPED]
+                headers += [
+                    (b"content-security-policy", build_csp(nonce, ancestors).encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cache-control", b"no-store"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+                ]
+                message = dict(message, headers=headers)
+            await send(message)
+
+        return with_headers
+
+
+async def _read_capped(scope, receive) -> bytes | None:
+    """The whole body, or None if it is over the cap (checked before any parsing)."""
+    for key, value in scope.get("headers", []):
+        if key == b"content-length":
+            try:
+                if int(value) > MAX_BODY_BYTES:
+                    return None
+            except ValueError:
+                return None
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes):
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+# --- the app -----------------------------------------------------------------------
+
+
+def create_app(settings: Settings, services=None):
+    """Build the FastAPI app. Loads the model and index now (once), unless they are missing."""
+    apply_offline_env()  # before gradio is imported: analytics and telemetry read the env
+    import anyio
+    import gradio as gr
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse
+
+    from app import ui
+    from app.services import Services
+    from app.signposts import Signposts
+
+    ancestors = frame_ancestors(settings.embed_origins)
+    exit_url = check_exit_url(settings.exit_url)
+    signposts = Signposts.load(settings.signposts_file)
+    services = services or Services(settings)
+    metrics = Metrics()
+    answerer = Answerer(services, settings, metrics)
+    answerer.load()
+    manifest = answerer.manifest()
+    suggestions = [q for _, q in manifest.questions()] if manifest else []
+
+    app = FastAPI(
+        title="Signpost API",
+        summary="Cited answers from UK stalking and harassment guidance. Not legal advice.",
+        version="1",
+        docs_url=None,  # the docs pages load scripts from a CDN
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.answerer = answerer
+    limiter = anyio.CapacityLimiter(settings.concurrency)
+
+    @app.exception_handler(RequestValidationError)
+    async def schema_error(request: Request, exc: RequestValidationError):
+        # FastAPI's default echoes the input back ("input": ...); say only where and what kind.
+        known = {"body", "question", "history"}
+        detail = [
+            {"loc": [p for p in e.get("loc", ()) if isinstance(p, int) or p in known], "type": e.get("type", "invalid")}
+            for e in exc.errors()
+        ]
+        body = _fault(SCHEMA_ERROR, "schema", Status.INVALID_QUESTION).to_dict()
+        return JSONResponse({**body, "detail": detail}, status_code=422)
+
+    responses = {
+        200: {"model": AnswerOut, "description": "Answered, or the guidance does not cover the question (status answered / not_covered)."},
+        400: {"model": AnswerOut, "description": "The question is empty or too long (status invalid_question)."},
+        413: {"model": AnswerOut, "description": f"The request body is over {MAX_BODY_BYTES} bytes."},
+        422: {"description": "The body is not JSON of the documented shape. The input is never echoed back."},
+        429: {"model": AnswerOut, "description": "Too many questions from this address; see the Retry-After header."},
+        500: {"model": AnswerOut, "description": "Something went wrong on our side."},
+        503: {"model": AnswerOut, "description": "The guidance index is unavailable, or Signpost is too busy."},
+    }
+
+    @app.post("/api/ask", responses=responses, response_class=JSONResponse, summary="Ask a question")
+    async def api_ask(body: AskRequest):
+        """Answer one question with numbered citations, notices and the disclaimer (Answer JSON)."""
+        history = [h if isinstance(h, str) else h.question for h in body.history]
+        if not answerer.enter():
+            result = _fault(messages.BUSY, "busy")
+        else:
+            try:
+                result = await anyio.to_thread.run_sync(answerer.answer, body.question, history, "api", limiter=limiter)
+            finally:
+                answerer.leave()
+        return JSONResponse(result.to_dict(), status_code=http_status(result))
+
+    @app.get("/healthz", summary="Is the index loaded?", responses={503: {"description": "The index is not loaded."}})
+    def healthz():
+        found = answerer.manifest()
+        if found is None:
+            return JSONResponse({"status": "unavailable", "chunks": 0, "model": ""}, status_code=503)
+        return {"status": "ok", "chunks": found.chunk_count, "model": found.embedding_model}
+
+    @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+    def metrics_text():
+        return PlainTextResponse(metrics.render(answerer.pipeline is not None), media_type="text/plain; version=0.0.4")
+
+    @app.get("/signpost-static/quick_exit.js", include_in_schema=False)
+    def quick_exit_js():
+        return FileResponse(STATIC_DIR / "quick_exit.js", media_type="text/javascript")
+
+    @app.get("/widget", include_in_schema=False)
+    def widget_redirect():
+        return RedirectResponse("/widget/", status_code=307)
+
+    def ui_answer(question: str, history: list[str]) -> str:
+        result = answerer.answer(question, history, "ui")
+        return ui.render_answer(result, question or "")
+
+    blocks = dict(
+        ask=ui_answer,
+        signposts=signposts,
+        suggestions=suggestions,
+        max_chars=settings.max_question_chars,
+        history_turns=settings.history_turns,
+        queue_size=settings.queue_size,
+        concurrency=settings.concurrency,
+    )
+    mount = dict(
+        footer_links=[],
+        run_history=False,  # else every question and answer goes to localStorage
+        enable_monitoring=False,  # None still leaves /monitoring open
+        mcp_server=False,
+        pwa=False,
+        ssr_mode=False,
+        show_error=False,
+        max_file_size=1,
+        theme=ui.make_theme(),
+        css=ui.CSS,
+    )
+    gr.mount_gradio_app(app, ui.build_blocks(compact=True, **blocks), path="/widget", **mount)
+    gr.mount_gradio_app(app, ui.build_blocks(compact=False, **blocks), path="/", **mount)
+    app.add_middleware(
+        SecurityMiddleware,
+        widget_ancestors=ancestors,
+        exit_url=exit_url,
+        limiter=RateLimiter(settings.rate_limit_per_minute),
+        metrics=metrics,
+        max_chars=settings.max_question_chars,
+    )
+    return app
+
+
+# --- serving -----------------------------------------------------------------------
+
+
+class AccessFormatter(logging.Formatter):
+    """uvicorn access lines as `METHOD /path STATUS`: no query string, no client address."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            _client_addr, method, full_path, _version, status = record.args
+            path = str(full_path).split("?", 1)[0]
+            record.msg, record.args = "%s %s %s", (method, path, status)
+        except (TypeError, ValueError):
+            pass
+        return super().format(record)
+
+
+LOG_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "default": {"format": "%(levelname)s %(name)s: %(message)s"},
+        "access": {"()": AccessFormatter, "format": "%(levelname)s access: %(message)s"},
+    },
+    "handlers": {
+        "default": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"},
+        "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
+    },
+    "loggers": {
+        "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO"},
+        "uvicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        "signpost": {"handlers": ["default"], "level": "INFO", "propagate": False},
+    },
+}
+
+
+def serve(settings: Settings) -> None:
+    """Run the web app with uvicorn in this process."""
+    import logging.config
+
+    import uvicorn
+
+    logging.config.dictConfig(LOG_CONFIG)
+    app = create_app(settings)
+    print(f"Signpost: http://{settings.host}:{settings.port}/  (widget /widget/, API /api/ask)", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=LOG_CONFIG, server_header=False)

@@ -1,0 +1,1 @@
+"""Evaluation: golden set, ragas suite, retrieval metrics, quality gate, report, benchmark."""

@@ -1,0 +1,93 @@
+"""Answer latency benchmark: prints numbers, asserts nothing.
+
+    python -m eval.bench [--rounds N]
+
+Measures, warm and in one process: one query embedding (the floor), retrieval, and
+the whole answer, over the guidance's own questions plus sample questions; prints
+p50/p95, the retrieval share of an answer, and the ratio answer p50 / embedding p50
+(goal: 2 or less).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+SAMPLE_QUESTIONS = [
+    "my ex keeps turning up at my work",
+    "he won't stop texting me, is that harassment?",
+    "what happens after I report stalking to the police?",
+    "can the court give me an order the same day",
+    "where can I stay if I have to leave home quickly",
+    "could I get a criminal record if I'm accused",
+    "can an order protect my kids too",
+    "does it count if it's my neighbour",
+    "What counts as a threat?",
+    "My landlord wants to evict me",
+    "He's outside my house right now",
+]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="passes over the question list (default 5)")
+    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    args = parser.parse_args(argv)
+
+    from app.offline import apply_offline_env
+
+    apply_offline_env()
+    from app.services import Services
+    from app.settings import Settings
+
+    services = Services(Settings())
+    pipeline = services.pipeline
+    pipeline.warm()
+    questions = [q for _, q in services.retriever.manifest.questions()] + SAMPLE_QUESTIONS
+    for q in questions:  # warm every path once
+        pipeline.ask(q)
+
+    embed, retrieve, answer = [], [], []
+    for _ in range(args.rounds):
+        for q in questions:
+            t0 = time.perf_counter()
+            services.embedder.embed_one(q)
+            embed.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            services.retriever.retrieve(q)
+            retrieve.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            pipeline.ask(q)
+            answer.append((time.perf_counter() - t0) * 1000)
+
+    result = {
+        "questions": len(questions),
+        "samples": len(answer),
+        "embed_p50_ms": statistics.median(embed),
+        "retrieve_p50_ms": statistics.median(retrieve),
+        "answer_p50_ms": statistics.median(answer),
+        "answer_p95_ms": _pct(answer, 0.95),
+        "retrieval_share_of_answer": statistics.median(retrieve) / statistics.median(answer),
+        "ratio_answer_to_embedding_p50": statistics.median(answer) / statistics.median(embed),
+    }
+    if args.json:
+        print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}))
+        return 0
+    print(f"questions: {result['questions']} x {args.rounds} rounds = {result['samples']} answers (warm, one process)")
+    print(f"one query embedding   p50 {result['embed_p50_ms']:8.2f} ms   (baseline)")
+    print(f"retrieval (hybrid)    p50 {result['retrieve_p50_ms']:8.2f} ms")
+    print(f"whole answer          p50 {result['answer_p50_ms']:8.2f} ms   p95 {result['answer_p95_ms']:.2f} ms")
+    print(f"retrieval share of an answer (p50/p50): {result['retrieval_share_of_answer']:.2f}")
+    print(f"ratio answer p50 / embedding p50: {result['ratio_answer_to_embedding_p50']:.2f}  (goal <= 2)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
