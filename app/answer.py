@@ -65,6 +65,7 @@ class Answer:
     related: list[Passage] = field(default_factory=list)  # "may be related" when not covered
     composer: str = ""
     timings_ms: dict = field(default_factory=dict)
+    retrieved: list[Passage] = field(default_factory=list, repr=False)  # for eval and debugging; not sent to clients
 
     def to_dict(self) -> dict:
         return {

@@ -193,10 +193,11 @@ class Pipeline:
             related = ctx.retrieval.kept[:2] if ctx.retrieval and status is Status.NOT_COVERED else []
             if status is Status.NOT_COVERED:
                 notices.append(Notice("signpost", f"{messages.SIGNPOST_INTRO} {self.signposts.solicitor}".strip(), self.signposts.helplines))
-            return Answer(status, ctx.message, [], notices, messages.DISCLAIMER, ctx.reason, related, ctx.composer, timings)
+            retrieved = ctx.retrieval.kept if ctx.retrieval else []
+            return Answer(status, ctx.message, [], notices, messages.DISCLAIMER, ctx.reason, related, ctx.composer, timings, retrieved)
         text, citations = _render(ctx.sentences, ctx.retrieval.kept)
         reason = "partial" if any(n.kind == "partial" for n in notices) else ""
-        return Answer(status, text, citations, notices, messages.DISCLAIMER, reason, [], ctx.composer, timings)
+        return Answer(status, text, citations, notices, messages.DISCLAIMER, reason, [], ctx.composer, timings, ctx.retrieval.kept)
 
 
 def _render(sentences: list[Sentence], passages: list[Passage]) -> tuple[str, list[Citation]]:

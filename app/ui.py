@@ -27,7 +27,7 @@ HISTORY_LIMIT = 10
 
 INTRO = (
     "Ask a question about stalking or harassment in England and Wales. "
-    "You get a short answer from official-style guidance, with the passages it comes from. "
+    "You get a short answer from published guidance, with the passages it comes from. "
     "Nothing you type is saved."
 )
 EXIT_HINT = "To leave quickly, press the Shift key three times, or use “Leave this site”."

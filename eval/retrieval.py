@@ -106,14 +106,13 @@ def llama_index_default_search(retriever: HybridRetriever, corpus_files: list) -
     return search
 
 
-def run_retrieval_suite(retriever: HybridRetriever, items: list[GoldenItem], corpus_files: list) -> dict[str, RetrievalScores]:
+def run_retrieval_suite(retriever: HybridRetriever, groups: dict[str, list[GoldenItem]], corpus_files: list) -> dict[str, dict[str, RetrievalScores]]:
+    """Scores per group of items (e.g. splits), per retriever."""
     chunk_text = {c.chunk_id: c.text for c in retriever.chunks}
-    w = retriever.weights
     suites = {
         "hybrid": hybrid_search(retriever),
         "dense_only": hybrid_search(retriever, bm25_weight=0.0),
         "bm25_only": hybrid_search(retriever, bm25_weight=1.0),
         "llamaindex_default": llama_index_default_search(retriever, corpus_files),
     }
-    del w
-    return {name: score_retriever(name, fn, items, chunk_text) for name, fn in suites.items()}
+    return {group: {name: score_retriever(name, fn, items, chunk_text) for name, fn in suites.items()} for group, items in groups.items()}

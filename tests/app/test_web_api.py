@@ -8,6 +8,7 @@ Every request carries SENTINEL; the last test checks it never reached either log
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -103,7 +104,7 @@ def test_answered_200_with_citations_that_resolve(a):
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "answered"
-    marks = {int(m) for m in __import__("re").findall(r"\[(\d+)\]", body["answer"])}
+    marks = {int(m) for m in re.findall(r"\[(\d+)\]", body["answer"])}
     assert marks and marks == {c["n"] for c in body["citations"]}
     assert all(c["section"] and c["text"] for c in body["citations"])
     assert body["disclaimer"].startswith("This is general information")

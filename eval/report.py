@@ -1,0 +1,93 @@
+"""HTML report with plots: metrics vs baseline and thresholds, per section, worst items."""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from pathlib import Path
+
+
+def _bar_chart(path: Path, names: list[str], values: list[float], baseline: list[float | None], floors: list[float | None], title: str) -> None:
+    # Imported here: only the report draws plots; Agg needs no display.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.45 * len(names))))
+    y = range(len(names))
+    ax.barh([i + 0.2 for i in y], values, height=0.4, label="this run", color="#1d70b8")
+    ax.barh([i - 0.2 for i in y], [b or 0 for b in baseline], height=0.4, label="baseline", color="#b1b4b6")
+    for i, f in enumerate(floors):
+        if f is not None:
+            ax.plot([f, f], [i - 0.45, i + 0.45], color="#d4351c", linewidth=2, label="threshold" if i == floors.index(f) else None)
+    ax.set_yticks(list(y), names)
+    ax.set_xlim(0, 1.05)
+    ax.invert_yaxis()
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_report(summary: dict, out: Path, baseline: dict) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = summary["metrics"]
+    rules = summary["config"]["thresholds"]["metrics"]
+    names = [n for n, v in metrics.items() if v is not None]
+    _bar_chart(out / "metrics.png", names, [metrics[n] for n in names], [baseline.get(n) for n in names], [rules.get(n, {}).get("min") for n in names], "Metrics (all items)")
+
+    sections: dict[str, list[dict]] = defaultdict(list)
+    for item in summary["per_item"]:
+        sections[item["section"]].append(item)
+    sec_names = sorted(sections)
+    sec_status = [sum(i["status"] == i["expected_status"] for i in sections[s]) / len(sections[s]) for s in sec_names]
+    _bar_chart(out / "sections.png", sec_names, sec_status, [None] * len(sec_names), [None] * len(sec_names), "Status accuracy by reference section")
+
+    retrieval = summary["retrieval"]["held_out"]
+    r_names = list(retrieval)
+    _bar_chart(out / "retrieval.png", r_names, [retrieval[n]["mrr"] for n in r_names], [None] * len(r_names), [None] * len(r_names), "MRR on the held-out split, by retriever")
+
+    def score(item):
+        bad_status = item["status"] != item["expected_status"]
+        return (not bad_status, item.get("citation_faithfulness") or 1.0, item.get("semantic_similarity") or 1.0)
+
+    worst = sorted(summary["per_item"], key=score)[:12]
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(n)}</td><td>{'skipped' if v is None else f'{v:.3f}'}</td><td>{e(str(baseline.get(n, '')))}</td>"
+        f"<td>{e(str(summary['by_split']['tuning'].get(n)))[:5]}</td><td>{e(str(summary['by_split']['held_out'].get(n)))[:5]}</td></tr>"
+        for n, v in metrics.items()
+    )
+    skipped = "".join(f"<li>{e(n)}: {e(r)}</li>" for n, r in summary["skipped"].items())
+    ret_rows = "".join(
+        f"<tr><td>{e(split)}</td><td>{e(name)}</td>" + "".join(f"<td>{s[k]:.3f}</td>" for k in ("hit@1", "hit@3", "hit@5", "recall@3", "mrr")) + "</tr>"
+        for split, by_name in summary["retrieval"].items()
+        for name, s in by_name.items()
+    )
+    worst_html = "".join(
+        f"<section><h3>{e(i['id'])} ({e(i['kind'])}, {e(i['split'])}): expected {e(i['expected_status'])}, got {e(i['status'])}</h3>"
+        f"<p><b>Question:</b> {e(i['question'])}</p><p><b>Answer:</b> {e(i['answer'])}</p><p><b>Reference:</b> {e(i['reference'])}</p>"
+        + "".join(f"<details><summary>[{c['n']}] {e(c['section'])}</summary><p>{e(c['text'])}</p></details>" for c in i["citations"])
+        + "</section>"
+        for i in worst
+    )
+    gate = summary["gate"]
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signpost evaluation</title>
+<style>body{{font-family:Arial,sans-serif;max-width:1000px;margin:2rem auto;line-height:1.5}}table{{border-collapse:collapse}}td,th{{border:1px solid #b1b4b6;padding:4px 8px}}img{{max-width:100%}}</style></head><body>
+<h1>Signpost evaluation</h1>
+<p>{summary['items']} golden items, created {e(summary['config']['created_at'])}. Gate: <b>{'PASSED' if gate['passed'] else 'FAILED'}</b></p>
+<ul>{''.join(f'<li>{e(f)}</li>' for f in gate['failures'])}</ul>
+<h2>Metrics</h2><table><tr><th>metric</th><th>all</th><th>baseline</th><th>tuning</th><th>held-out</th></tr>{rows}</table>
+<p>Skipped:</p><ul>{skipped or '<li>none</li>'}</ul>
+<img src="metrics.png" alt="Bar chart of each metric against its baseline and threshold">
+<h2>Retrieval</h2><table><tr><th>split</th><th>retriever</th><th>hit@1</th><th>hit@3</th><th>hit@5</th><th>recall@3</th><th>MRR</th></tr>{ret_rows}</table>
+<p>llamaindex_default uses llama-index's default chunking (about 1,000-token chunks), so one chunk holds several sections: it scores high on hit@k but its passages are too long to cite.</p>
+<img src="retrieval.png" alt="MRR by retriever on the held-out split">
+<h2>By section</h2><img src="sections.png" alt="Status accuracy by section">
+<h2>Worst items</h2>{worst_html}
+</body></html>"""
+    path = out / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
