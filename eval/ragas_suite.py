@@ -148,10 +148,21 @@ class RagasResult:
     skip_reason: str = ""
 
 
+def _evaluate(**kwargs):
+    # ragas.evaluate calls asyncio.run(), which fails inside a running event loop
+    # (a web server, Playwright's sync API); a worker thread has none.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ragas import evaluate
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(evaluate, **kwargs).result()
+
+
 def run_ragas(rows: list[dict], embedder, judge: dict | None = None) -> RagasResult:
     """rows: id, user_input, response, retrieved_contexts, retrieved_context_ids,
     cited_contexts, reference, reference_contexts, reference_context_ids."""
-    from ragas import EvaluationDataset, RunConfig, SingleTurnSample, evaluate
+    from ragas import EvaluationDataset, RunConfig, SingleTurnSample
 
     embeddings = local_embeddings(embedder)
     if not rows:
@@ -169,7 +180,7 @@ def run_ragas(rows: list[dict], embedder, judge: dict | None = None) -> RagasRes
         for r in rows
     ]
     config = RunConfig(max_workers=4, timeout=120, max_retries=1)
-    result = evaluate(dataset=EvaluationDataset(samples=samples), metrics=offline_metrics(embeddings), llm=None, show_progress=False, raise_exceptions=True, run_config=config, allow_nest_asyncio=False)
+    result = _evaluate(dataset=EvaluationDataset(samples=samples), metrics=offline_metrics(embeddings), llm=None, show_progress=False, raise_exceptions=True, run_config=config, allow_nest_asyncio=False)
     frame = result.to_pandas()
     # CitationFaithfulness must see the passages in citation order, not retrieval order.
     faith = citation_faithfulness_metric()
@@ -179,7 +190,7 @@ def run_ragas(rows: list[dict], embedder, judge: dict | None = None) -> RagasRes
     names = [m.name for m in offline_metrics(embeddings)]
     skipped, reason = list(JUDGE_METRICS), "no judge model configured (SIGNPOST_JUDGE_BASE_URL)"
     if judge:
-        judged = evaluate(
+        judged = _evaluate(
             dataset=EvaluationDataset(samples=samples),
             metrics=judge_metrics(embeddings),
             llm=judge_llm(**judge),

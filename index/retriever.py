@@ -26,7 +26,7 @@ _MANIFEST_CHECK_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class RetrievalWeights:
-    bm25_weight: float = 0.1  # 0 = dense only, 1 = BM25 only; tuned by MRR on the tuning split
+    bm25_weight: float = 0.2  # 0 = dense only, 1 = BM25 only; see README "Retrieval"
     min_dense_similarity: float = 0.15  # the score floor
     top_k: int = 5
     candidates: int = 40  # how many each retriever proposes before fusion
