@@ -67,6 +67,16 @@ class Answer:
     timings_ms: dict = field(default_factory=dict)
     retrieved: list[Passage] = field(default_factory=list, repr=False)  # for eval and debugging; not sent to clients
 
+    @classmethod
+    def fixed(cls, status: Status, message: str, reason: str, notices: list[Notice] | None = None, **extra) -> "Answer":
+        """An answer that is only a fixed message. Errors always lead with the 999 line."""
+        from app import messages
+
+        notices = list(notices or [])
+        if status is Status.ERROR:
+            notices.insert(0, Notice("emergency", messages.DANGER_LINE))
+        return cls(status, message, [], notices, messages.DISCLAIMER, reason, **extra)
+
     def to_dict(self) -> dict:
         return {
             "status": self.status.value,

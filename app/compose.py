@@ -78,6 +78,8 @@ class SentenceBank:
 
 
 class ExtractiveComposer:
+    """Every composer's `compose(...)` returns (sentences, name of what composed them)."""
+
     name = "extractive"
 
     def __init__(self, bank: SentenceBank, support_threshold: float, max_words: int, weights: ComposerWeights | None = None):
@@ -86,7 +88,10 @@ class ExtractiveComposer:
         self.max_words = max_words
         self.weights = weights or ComposerWeights()
 
-    def compose(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> list[Sentence]:
+    def compose(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> tuple[list[Sentence], str]:
+        return self.select(question, query_vector, passages), self.name
+
+    def select(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> list[Sentence]:
         w = self.weights
         passages = passages[: w.max_passages]
         terms = content_terms(question)
@@ -189,8 +194,11 @@ class LLMComposer:
             text = reply.message.content or ""
         except Exception as exc:  # timeouts, refused connections, HTTP errors: fall back
             log.warning("LLM composer failed (%s); using the extractive answer", type(exc).__name__)
-            return self.fallback.compose(question, query_vector, passages), "extractive (llm fallback)"
+            return self._fall_back(question, query_vector, passages)
         sentences = parse_cited_sentences(text, len(shown))
         if not sentences:
-            return self.fallback.compose(question, query_vector, passages), "extractive (llm fallback)"
+            return self._fall_back(question, query_vector, passages)
         return sentences, self.name
+
+    def _fall_back(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> tuple[list[Sentence], str]:
+        return self.fallback.select(question, query_vector, passages), "extractive (llm fallback)"

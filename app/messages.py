@@ -27,4 +27,9 @@ ERROR = "Sorry, something went wrong on our side. Please try again in a moment."
 BUSY = "Signpost is busy right now. Please try again in a minute."
 UNAVAILABLE = "The guidance search is not available right now. Please try again later."
 
+# Web API refusals (never quoting the request).
+SCHEMA_ERROR = 'The request was not valid. Send JSON like {"question": "Can I get a restraining order?"}.'
+TOO_LARGE = "That request is too large. Please keep the question under {limit} characters."
+NOT_FOUND = "Not found"
+
 DANGER_LINE = "In danger now? Call 999. If you cannot speak, call 999 from a mobile, then press 55."

@@ -119,10 +119,7 @@ class ComposeStage(Stage):
         self.composer = composer
 
     def run(self, ctx):
-        if isinstance(self.composer, LLMComposer):
-            ctx.sentences, ctx.composer = self.composer.compose(ctx.retrieval_query, ctx.query_vector, ctx.retrieval.kept)
-        else:
-            ctx.sentences, ctx.composer = self.composer.compose(ctx.retrieval_query, ctx.query_vector, ctx.retrieval.kept), self.composer.name
+        ctx.sentences, ctx.composer = self.composer.compose(ctx.retrieval_query, ctx.query_vector, ctx.retrieval.kept)
         if not ctx.sentences:
             ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
             return Status.NOT_COVERED
@@ -187,14 +184,12 @@ class Pipeline:
 
     def _finish(self, status: Status, ctx: AskContext, timings: dict) -> Answer:
         notices = list(ctx.notices)
-        if status is Status.ERROR:
-            notices.insert(0, Notice("emergency", messages.DANGER_LINE))
         if status is not Status.ANSWERED:
             related = ctx.retrieval.kept[:2] if ctx.retrieval and status is Status.NOT_COVERED else []
             if status is Status.NOT_COVERED:
                 notices.append(Notice("signpost", f"{messages.SIGNPOST_INTRO} {self.signposts.solicitor}".strip(), self.signposts.helplines))
             retrieved = ctx.retrieval.kept if ctx.retrieval else []
-            return Answer(status, ctx.message, [], notices, messages.DISCLAIMER, ctx.reason, related, ctx.composer, timings, retrieved)
+            return Answer.fixed(status, ctx.message, ctx.reason, notices, related=related, composer=ctx.composer, timings_ms=timings, retrieved=retrieved)
         text, citations = _render(ctx.sentences, ctx.retrieval.kept)
         reason = "partial" if any(n.kind == "partial" for n in notices) else ""
         return Answer(status, text, citations, notices, messages.DISCLAIMER, reason, [], ctx.composer, timings, ctx.retrieval.kept)

@@ -59,10 +59,10 @@ def render_notice(notice: Notice) -> str:
     )
 
 
-def _citation(c: Citation) -> str:
+def _citation(c: Citation, id_prefix: str = "sp-cite") -> str:
     p = c.passage
     return (
-        f'<details class="sp-cite" id="sp-cite-{c.n}"><summary>&#91;{c.n}&#93; {esc(p.heading)}</summary>'
+        f'<details class="sp-cite" id="{id_prefix}-{c.n}"><summary>&#91;{c.n}&#93; {esc(p.heading)}</summary>'
         f'<blockquote>{esc(p.text)}</blockquote><p class="sp-from">From: {esc(p.doc_title)}</p></details>'
     )
 
@@ -80,7 +80,7 @@ def render_answer(answer: Answer, question: str = "") -> str:
         parts.append("".join(_citation(c) for c in answer.citations))
     if answer.related:
         parts.append(f'<h2 class="sp-h">{esc(messages.RELATED_INTRO)}</h2>')
-        parts.append("".join(_citation(Citation(i, p)) for i, p in enumerate(answer.related, 1)).replace("sp-cite-", "sp-related-"))
+        parts.append("".join(_citation(Citation(i, p), "sp-related") for i, p in enumerate(answer.related, 1)))
     parts.append(below)
     parts.append(f'<p class="sp-disclaimer">{esc(answer.disclaimer)}</p>')
     return '<div class="sp-answer" role="region" aria-label="Answer">' + "".join(parts) + "</div>"
@@ -171,7 +171,7 @@ def make_theme():
 
 
 def build_blocks(
-    ask: Callable[[str, list[str]], str],
+    ask: Callable[[str, list[str]], Answer],
     signposts: Signposts | None,
     suggestions: list[str],
     compact: bool,
@@ -180,18 +180,18 @@ def build_blocks(
     queue_size: int,
     concurrency: int,
 ):
-    """The chat page. `ask(question, history) -> answer HTML` must never raise."""
+    """The chat page. `ask(question, history) -> Answer` should never raise."""
     import gradio as gr
 
     def on_ask(question: str, history_json: str):
         history = parse_history(history_json)
         try:
-            shown = ask(question, history[-history_turns:] if history_turns else [])
+            answer = ask(question, history[-history_turns:] if history_turns else [])
         except Exception:  # the ask callback handles faults; this is the last line of defence
-            shown = render_error(messages.ERROR)
-        if question and question.strip() and 'sp-error' not in shown:
+            return render_error(messages.ERROR), json.dumps(history), ""
+        if question and question.strip() and answer.status is not Status.ERROR:
             history = (history + [question.strip()])[-HISTORY_LIMIT:]
-        return shown, json.dumps(history), ""
+        return render_answer(answer, question or ""), json.dumps(history), ""
 
     with gr.Blocks(title="Signpost", analytics_enabled=False, fill_width=compact) as demo:
         with gr.Row(elem_id="sp-exit-row"):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app import messages
-from app.answer import Answer, Notice, Status
+from app.answer import Answer, Status
 from app.offline import apply_offline_env
 from app.settings import Settings
 from ingest.errors import ConfigError, SignpostError
@@ -34,9 +34,6 @@ MAX_BODY_BYTES = 16 * 1024
 MAX_HISTORY_ITEMS = 20
 RELOAD_SECONDS = 10.0  # how often a missing index is looked for again
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-SCHEMA_ERROR = 'The request was not valid. Send JSON like {"question": "Can I get a restraining order?"}.'
-TOO_LARGE = "That request is too large. Please keep the question under {limit} characters."
-NOT_FOUND = "Not found"
 
 # Gradio routes this app never uses: uploads, files, the un-queued run API, monitoring...
 DENY_PREFIXES = (
@@ -206,11 +203,6 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
-def _fault(message: str, reason: str, status: Status = Status.ERROR) -> Answer:
-    notices = [Notice("emergency", messages.DANGER_LINE)] if status is Status.ERROR else []
-    return Answer(status, message, [], notices, messages.DISCLAIMER, reason)
-
-
 def http_status(answer: Answer) -> int:
     if answer.status is Status.INVALID_QUESTION:
         return 400
@@ -259,7 +251,7 @@ class Answerer:
     def answer(self, question: Any, history: list, surface: str) -> Answer:
         started = time.perf_counter()
         if not self.load():
-            result = _fault(messages.UNAVAILABLE, "unavailable")
+            result = Answer.fixed(Status.ERROR, messages.UNAVAILABLE, "unavailable")
         else:
             result = self.pipeline.ask(question, history)
         self.metrics.observe(surface, result.status.value, time.perf_counter() - started)
@@ -332,17 +324,17 @@ class SecurityMiddleware:
         if is_api:
             send = self._count(send)
         if any(rel.startswith(p) or path.startswith(p) for p in DENY_PREFIXES):
-            return await self._json(scope, send, 404, {"error": NOT_FOUND}, ancestors)
+            return await self._json(scope, send, 404, {"error": messages.NOT_FOUND}, ancestors)
 
         if scope["method"] == "POST" and (is_api or rel.startswith("/gradio_api/queue/join")):
             wait = self.limiter.check(_client(scope))
             if wait:
-                body = _fault(messages.BUSY, "rate_limited").to_dict()
+                body = Answer.fixed(Status.ERROR, messages.BUSY, "rate_limited").to_dict()
                 return await self._json(scope, send, 429, body, ancestors, [(b"retry-after", str(int(wait + 0.999)).encode())])
         if is_api and scope["method"] == "POST":
             body = await _read_capped(scope, receive)
             if body is None:
-                answer = _fault(TOO_LARGE.format(limit=self.max_chars), "too_large", Status.INVALID_QUESTION)
+                answer = Answer.fixed(Status.INVALID_QUESTION, messages.TOO_LARGE.format(limit=self.max_chars), "too_large")
                 return await self._json(scope, send, 413, answer.to_dict(), ancestors)
             receive = _replay(body)
 
@@ -377,7 +369,7 @@ class SecurityMiddleware:
         except Exception as exc:  # the log gets the kind of fault, never a message that may quote input
             log.error("unhandled %s on %s", type(exc).__name__, path)
             if not state["started"]:
-                body = _fault(messages.ERROR, "internal").to_dict()
+                body = Answer.fixed(Status.ERROR, messages.ERROR, "internal").to_dict()
                 await self._json(scope, send, 500, body, ancestors)
 
     def _count(self, send):
@@ -499,7 +491,7 @@ def create_app(settings: Settings, services=None):
             {"loc": [p for p in e.get("loc", ()) if isinstance(p, int) or p in known], "type": e.get("type", "invalid")}
             for e in exc.errors()
         ]
-        body = _fault(SCHEMA_ERROR, "schema", Status.INVALID_QUESTION).to_dict()
+        body = Answer.fixed(Status.INVALID_QUESTION, messages.SCHEMA_ERROR, "schema").to_dict()
         return JSONResponse({**body, "detail": detail}, status_code=422)
 
     responses = {
@@ -517,7 +509,7 @@ def create_app(settings: Settings, services=None):
         """Answer one question with numbered citations, notices and the disclaimer (Answer JSON)."""
         history = [h if isinstance(h, str) else h.question for h in body.history]
         if not answerer.enter():
-            result = _fault(messages.BUSY, "busy")
+            result = Answer.fixed(Status.ERROR, messages.BUSY, "busy")
         else:
             try:
                 result = await anyio.to_thread.run_sync(answerer.answer, body.question, history, "api", limiter=limiter)
@@ -544,9 +536,8 @@ def create_app(settings: Settings, services=None):
     def widget_redirect():
         return RedirectResponse("/widget/", status_code=307)
 
-    def ui_answer(question: str, history: list[str]) -> str:
-        result = answerer.answer(question, history, "ui")
-        return ui.render_answer(result, question or "")
+    def ui_answer(question: str, history: list[str]) -> Answer:
+        return answerer.answer(question, history, "ui")
 
     blocks = dict(
         ask=ui_answer,

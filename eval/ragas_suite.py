@@ -118,7 +118,6 @@ def offline_metrics(embeddings) -> list:
         IDBasedContextRecall(),
         NonLLMStringSimilarity(distance_measure=DistanceMeasure.LEVENSHTEIN),
         SemanticSimilarity(embeddings=embeddings),
-        citation_faithfulness_metric(),
     ]
 
 
@@ -180,30 +179,31 @@ def run_ragas(rows: list[dict], embedder, judge: dict | None = None) -> RagasRes
         for r in rows
     ]
     config = RunConfig(max_workers=4, timeout=120, max_retries=1)
-    result = _evaluate(dataset=EvaluationDataset(samples=samples), metrics=offline_metrics(embeddings), llm=None, show_progress=False, raise_exceptions=True, run_config=config, allow_nest_asyncio=False)
-    frame = result.to_pandas()
-    # CitationFaithfulness must see the passages in citation order, not retrieval order.
+    run = dict(show_progress=False, run_config=config, allow_nest_asyncio=False)
+    metrics = offline_metrics(embeddings)
+    frame = _evaluate(dataset=EvaluationDataset(samples=samples), metrics=metrics, llm=None, raise_exceptions=True, **run).to_pandas()
+    names = [m.name for m in metrics]
+
+    # CitationFaithfulness reads [n] against the passages in citation order, so it gets
+    # its own dataset. A "not covered" reply makes no statement to check: it counts
+    # against status accuracy, not faithfulness (NaN here).
     faith = citation_faithfulness_metric()
-    # A "not covered" reply makes no statement to check: it counts against status
-    # accuracy, not faithfulness.
-    frame["citation_faithfulness"] = [faith.score_text(r["response"], r["cited_contexts"]) if r.get("answered", True) else math.nan for r in rows]
-    names = [m.name for m in offline_metrics(embeddings)]
+    cited = [i for i, r in enumerate(rows) if r.get("answered", True) and r["cited_contexts"]]
+    frame[faith.name] = math.nan
+    if cited:
+        faith_samples = [SingleTurnSample(user_input=rows[i]["user_input"], response=rows[i]["response"], retrieved_contexts=rows[i]["cited_contexts"]) for i in cited]
+        scored = _evaluate(dataset=EvaluationDataset(samples=faith_samples), metrics=[faith], llm=None, raise_exceptions=True, **run).to_pandas()
+        frame.loc[cited, faith.name] = scored[faith.name].to_numpy()
+    names.append(faith.name)
+
     skipped, reason = list(JUDGE_METRICS), "no judge model configured (SIGNPOST_JUDGE_BASE_URL)"
     if judge:
-        judged = _evaluate(
-            dataset=EvaluationDataset(samples=samples),
-            metrics=judge_metrics(embeddings),
-            llm=judge_llm(**judge),
-            show_progress=False,
-            raise_exceptions=False,
-            run_config=config,
-            allow_nest_asyncio=False,
-        ).to_pandas()
+        judged = _evaluate(dataset=EvaluationDataset(samples=samples), metrics=judge_metrics(embeddings), llm=judge_llm(**judge), raise_exceptions=False, **run).to_pandas()
         for name in JUDGE_METRICS:
             if name in judged:
                 frame[name] = judged[name]
         names += [n for n in JUDGE_METRICS if n in judged]
-        skipped, reason = [n for n in JUDGE_METRICS if n not in judged], "judge did not return this metric" if judge else ""
+        skipped, reason = [n for n in JUDGE_METRICS if n not in judged], "the judge returned no scores for this metric"
     scores = {n: _mean(frame[n]) for n in names}
     per_item = [{"id": r["id"], **{n: _clean(frame[n].iloc[i]) for n in names}} for i, r in enumerate(rows)]
     return RagasResult(scores, per_item, skipped, reason if skipped else "")

@@ -9,7 +9,7 @@ chunking are scored on the same footing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 from eval.golden import GoldenItem
@@ -66,8 +66,7 @@ def score_retriever(name: str, search: Callable[[str], list[str]], items: list[G
 
 def hybrid_search(retriever: HybridRetriever, **weights) -> Callable[[str], list[str]]:
     """A search function over our retriever with some weights changed (no floor: rank only)."""
-    variant = HybridRetriever(retriever.store, retriever.embedder, replace(retriever.weights, min_dense_similarity=-1.0, top_k=max(K_VALUES), **weights))
-    variant._manifest, variant._chunks, variant._bm25, variant._checked_at = retriever._manifest, retriever._chunks, retriever._bm25, retriever._checked_at
+    variant = retriever.with_weights(min_dense_similarity=-1.0, top_k=max(K_VALUES), **weights)
 
     def search(query: str) -> list[str]:
         return [p.text for p in variant.retrieve(query).kept]

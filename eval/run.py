@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from eval.behaviour import behaviour_metrics
+from ingest import discover_files
 from eval.gate import check_gate, load_baseline, load_thresholds
 from eval.golden import GOLDEN_FILE, GoldenItem, load_golden
 from eval.ragas_suite import run_ragas
@@ -53,7 +54,7 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
         )
     ragas = run_ragas(rows, services.embedder, judge)
     groups = _split_groups(items)
-    corpus_files = sorted(p for p in services.settings.corpus_dir.glob("*") if p.suffix in (".md", ".txt", ".html", ".pdf"))
+    corpus_files = discover_files([services.settings.corpus_dir])
     retrieval = run_retrieval_suite(services.retriever, groups, corpus_files)
 
     by_id = {r["id"]: r for r in ragas.per_item}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -71,6 +71,15 @@ class HybridRetriever:
             self._manifest, self._chunks, self._bm25 = manifest, {c.chunk_id: c for c in chunks}, bm25
             self._checked_at = time.monotonic()
         return self
+
+    def with_weights(self, **changes) -> "HybridRetriever":
+        """A retriever with some weights changed, sharing this one's loaded index."""
+        self._ensure_current()
+        variant = HybridRetriever(self.store, self.embedder, replace(self.weights, **changes))
+        with self._lock:
+            variant._manifest, variant._chunks, variant._bm25 = self._manifest, self._chunks, self._bm25
+            variant._checked_at = self._checked_at
+        return variant
 
     def _ensure_current(self) -> None:
         # A re-ingest in another process switches the manifest to a new generation;
@@ -177,6 +186,4 @@ def passage_from_chunk(chunk: Chunk, score: float = 0.0, scores: dict | None = N
 
 
 def _with_reason(p: Passage, reason: str) -> Passage:
-    from dataclasses import replace
-
     return replace(p, reason=reason)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -114,8 +115,15 @@ class ChunkStore:
         except Exception as exc:  # chromadb raises many types for "cannot reach"
             raise IndexUnavailable(f"Cannot open {self.where}: {type(exc).__name__}. Is it running?") from None
 
+    @contextmanager
     def _guard(self, what: str):
-        return _StoreCall(self, what)
+        """Turn any Chroma fault inside the block into one IndexUnavailable line."""
+        try:
+            yield
+        except IndexUnavailable:
+            raise
+        except Exception as exc:
+            raise IndexUnavailable(f"Could not {what} in {self.where} ({type(exc).__name__}).") from exc
 
     # --- manifest ---------------------------------------------------------------
 
@@ -247,18 +255,3 @@ def _to_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         text=text,
         source=str(meta.get("source", "")),
     )
-
-
-class _StoreCall:
-    """Turns any Chroma fault inside a block into one IndexUnavailable line."""
-
-    def __init__(self, store: ChunkStore, what: str):
-        self.store, self.what = store, what
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is None or isinstance(exc, IndexUnavailable):
-            return False
-        raise IndexUnavailable(f"Could not {self.what} in {self.store.where} ({type(exc).__name__}).") from exc

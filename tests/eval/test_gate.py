@@ -72,8 +72,9 @@ class InventingComposer:
         self.real = real
 
     def compose(self, question, query_vector, passages):
-        sentences = self.real.compose(question, query_vector, passages)
-        return sentences + [Sentence("You will always win in court and receive compensation within 14 days.", (0,))] if sentences else sentences
+        sentences, _ = self.real.compose(question, query_vector, passages)
+        invented = Sentence("You will always win in court and receive compensation within 14 days.", (0,))
+        return (sentences + [invented] if sentences else sentences), self.name
 
 
 def test_gate_fails_when_verifier_is_off_and_composer_invents(services, pipeline, golden):

@@ -1,6 +1,5 @@
 import pytest
 
-from index import RetrievalWeights
 from ingest import load_document
 from tests.conftest import CORPUS
 
@@ -29,14 +28,14 @@ def test_result_keeps_rejected_passages_with_reasons_and_scores(retriever):
 
 
 def test_floor_rejects_everything_for_unrelated_text(retriever):
-    strict = type(retriever)(retriever.store, retriever.embedder, RetrievalWeights(min_dense_similarity=0.5)).load()
+    strict = retriever.with_weights(min_dense_similarity=0.5)
     result = strict.retrieve("recipe for lemon drizzle cake")
     assert result.kept == []
     assert all(p.reason == "below_floor" for p in result.rejected)
 
 
 def test_bm25_weight_lifts_exact_terms(retriever):
-    dense_only = type(retriever)(retriever.store, retriever.embedder, RetrievalWeights(bm25_weight=0.0)).load()
+    dense_only = retriever.with_weights(bm25_weight=0.0)
     hybrid = retriever.retrieve("Family Law Act 1996 Section 44").kept[0]
     assert "Family Law Act 1996" in hybrid.text
     assert hybrid.scores["bm25"] == 1.0
