@@ -29,7 +29,7 @@ class Services:
     @cached_property
     def weights(self) -> RetrievalWeights:
         s = self.settings
-        return RetrievalWeights(bm25_weight=s.bm25_weight, min_dense_similarity=s.min_dense_similarity, top_k=s.top_k)
+        return RetrievalWeights(bm25_weight=s.bm25_weight, bm25_saturation=s.bm25_saturation, min_dense_similarity=s.min_dense_similarity, top_k=s.top_k)
 
     @cached_property
     def retriever(self) -> HybridRetriever:

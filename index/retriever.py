@@ -1,10 +1,12 @@
 """Hybrid search: dense (MiniLM in Chroma) and BM25 (llama-index), fused by weight.
 
 Dense similarity is the primary signal and the one the score floor applies to:
-it is on a fixed scale (cosine), while BM25 scores are only comparable within one
-query. BM25 adds a weighted, per-query-normalised bonus so exact terms ("SPO",
-"Family Law Act") can lift a passage. The weight is tuned on the golden set's tuning
-split (eval/), and weight 0 is the dense-only baseline the eval keeps beside it.
+it is on a fixed scale (cosine). BM25 adds a weighted bonus so exact terms ("SPO",
+"Family Law Act") can lift a passage. The raw BM25 score is saturated, s / (s + c),
+rather than divided by the query's best score: a query with only weak lexical matches
+then gets a weak bonus, not a full one. Weight and saturation are tuned on the golden
+set's tuning split (eval/); weight 0 is the dense-only baseline and weight 1 ranks by
+BM25 alone.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ _MANIFEST_CHECK_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class RetrievalWeights:
-    bm25_weight: float = 0.2  # 0 = dense only, 1 = BM25 only; see README "Retrieval"
+    bm25_weight: float = 0.08  # 0 = dense only, 1 = BM25 only; see README "Retrieval"
+    bm25_saturation: float = 2.0  # raw BM25 score that earns half the bonus
     min_dense_similarity: float = 0.15  # the score floor
     top_k: int = 5
     candidates: int = 40  # how many each retriever proposes before fusion
@@ -120,7 +123,6 @@ class HybridRetriever:
         lexical = self._bm25_scores(query, n) if w.bm25_weight > 0 else {}
         timings["bm25_ms"] = (time.perf_counter() - t0) * 1000
 
-        top_lexical = max(lexical.values(), default=0.0)
         floor_dense = min(dense.values(), default=0.0)
         ranked: list[Passage] = []
         for chunk_id in set(dense) | set(lexical):
@@ -128,7 +130,8 @@ class HybridRetriever:
             if chunk is None:
                 continue
             d = dense.get(chunk_id, floor_dense)
-            b = lexical.get(chunk_id, 0.0) / top_lexical if top_lexical > 0 else 0.0
+            raw = lexical.get(chunk_id, 0.0)
+            b = raw / (raw + w.bm25_saturation)
             fused = (1 - w.bm25_weight) * d + w.bm25_weight * b
             ranked.append(passage_from_chunk(chunk, fused, {"dense": d, "bm25": b, "fused": fused}))
         ranked.sort(key=lambda p: (-p.score, p.doc_id, p.position))

@@ -36,7 +36,9 @@ def test_floor_rejects_everything_for_unrelated_text(retriever):
 
 def test_bm25_weight_lifts_exact_terms(retriever):
     dense_only = retriever.with_weights(bm25_weight=0.0)
-    hybrid = retriever.retrieve("Family Law Act 1996 Section 44").kept[0]
+    result = retriever.retrieve("Family Law Act 1996 Section 44")
+    hybrid = result.kept[0]
     assert "Family Law Act 1996" in hybrid.text
-    assert hybrid.scores["bm25"] == 1.0
+    assert hybrid.scores["bm25"] > 0.5
+    assert hybrid.scores["bm25"] == max(p.scores["bm25"] for p in result.kept + result.rejected)
     assert dense_only.retrieve("Family Law Act 1996 Section 44").kept[0].scores["bm25"] == 0.0
