@@ -12,6 +12,21 @@ from app.text import normalise_quotes
 
 PATTERNS_FILE = Path(__file__).with_name("triage.yaml")
 
+# Frightened people type fast: "hes outside", "im scared". Restore the apostrophe
+# so one set of patterns reads both (seen throughout the golden set's tuning split).
+_CONTRACTIONS = {
+    "hes": "he's", "shes": "she's", "im": "i'm", "ive": "i've", "theyre": "they're",
+    "youre": "you're", "someones": "someone's", "somebodys": "somebody's", "dont": "don't",
+    "cant": "can't", "wont": "won't", "didnt": "didn't", "isnt": "isn't", "thats": "that's",
+    "whos": "who's", "u": "you",
+}
+_BARE_WORD = re.compile(r"\b(" + "|".join(_CONTRACTIONS) + r")\b", re.IGNORECASE)
+
+
+def normalise_message(text: str) -> str:
+    """Straight quotes and restored apostrophes, for pattern matching only."""
+    return _BARE_WORD.sub(lambda m: _CONTRACTIONS[m.group(1).lower()], normalise_quotes(text))
+
 
 def _compile(patterns) -> list[re.Pattern]:
     if isinstance(patterns, str):
@@ -47,7 +62,7 @@ class SafetyTriage:
         return any(p.search(text) for p in patterns)
 
     def assess(self, question: str) -> TriageResult:
-        text = normalise_quotes(question)
+        text = normalise_message(question)
         now = self._any(self._immediacy, text)
         danger = self._any(self._danger, text) or (now and (self._any(self._presence, text) or self._any(self._fear, text)))
         if danger and self._any(self._hypothetical, text) and not now:
