@@ -52,6 +52,10 @@ class IndexBuilder:
         A file that fails to load keeps its previously indexed version and is listed
         in `failed`; nothing is switched until the new generation is complete.
         """
+        with self.store.ingest_lock():
+            return self._ingest(paths, rebuild, progress)
+
+    def _ingest(self, paths: list[Path], rebuild: bool, progress: bool) -> IngestReport:
         report = IngestReport()
         docs: dict[str, Document] = {}
         paths_by_doc: dict[str, str] = {}

@@ -125,6 +125,27 @@ class ChunkStore:
         except Exception as exc:
             raise IndexUnavailable(f"Could not {what} in {self.where} ({type(exc).__name__}).") from exc
 
+    @contextmanager
+    def ingest_lock(self):
+        """One ingest at a time on an embedded store: a second one would drop the
+        first one's new generation as a stray. (With a Chroma server, run ingest from
+        one place at a time.)"""
+        if self.url:
+            yield
+            return
+        import fcntl
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self.home / "ingest.lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IndexUnavailable(f"Another `signpost ingest` is running on {self.where}; try again when it has finished.") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     # --- manifest ---------------------------------------------------------------
 
     def _manifest_collection(self):

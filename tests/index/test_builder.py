@@ -138,3 +138,18 @@ def test_stray_generation_from_a_killed_run_is_cleaned_up(store, embedder, corpu
     assert stray in store.generations()
     IndexBuilder(store, embedder).ingest([corpus_dir])
     assert store.generations() == [store.read_manifest().collection]
+
+
+def test_second_ingest_while_one_runs_is_refused_and_changes_nothing(store, embedder, corpus_dir):
+    import fcntl
+
+    from ingest.errors import IndexUnavailable
+
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    before = store.read_manifest()
+    with open(store.home / "ingest.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as another running ingest would
+        with pytest.raises(IndexUnavailable, match="Another `signpost ingest` is running"):
+            IndexBuilder(store, embedder).ingest([corpus_dir], rebuild=True)
+    assert store.read_manifest() == before
+    assert IndexBuilder(store, embedder).ingest([corpus_dir]).changed is False

@@ -1,0 +1,39 @@
+"""A fault inside the pipeline: 500 with a generic message, never the question."""
+
+import logging
+
+from fastapi.testclient import TestClient
+
+from app import messages
+from app.pipeline import Pipeline, Stage
+from app.services import Services
+from app.settings import Settings
+from app.web import create_app
+
+SENTINEL = "SENTINEL-500-c41d"
+
+
+class Explodes(Stage):
+    name = "explodes"
+
+    def run(self, ctx):
+        raise RuntimeError(f"bad state while handling {ctx.raw_question}")  # quotes the input
+
+
+def test_internal_fault_is_500_generic_and_never_echoes_or_logs_the_question(services, pipeline, caplog):
+    broken = Services(Settings(home=services.settings.home))
+    broken.embedder, broken.retriever = services.embedder, services.retriever
+    broken.pipeline = Pipeline([pipeline.stages[0], Explodes()], pipeline.signposts)
+    app = create_app(broken.settings, broken)
+    caplog.set_level(logging.DEBUG)
+    with TestClient(app) as client:
+        response = client.post("/api/ask", json={"question": f"Can I get an injunction? {SENTINEL}"})
+    assert response.status_code == 500
+    body = response.json()
+    assert body["status"] == "error" and body["reason"] == "internal"
+    assert body["answer"] == messages.ERROR
+    assert body["notices"][0]["text"] == messages.DANGER_LINE
+    assert body["disclaimer"] == messages.DISCLAIMER
+    assert SENTINEL not in response.text
+    assert "pipeline fault: RuntimeError" in caplog.text
+    assert SENTINEL not in caplog.text
