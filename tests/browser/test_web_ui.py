@@ -163,6 +163,9 @@ def test_no_serious_accessibility_violations(web, browser, path):
     page = ctx.new_page()
     page.goto(web["app"] + path)
     ask(page, "He's outside my house right now")
+    # Contrast is judged on the settled page: under load axe could sample the answer
+    # mid fade-in (Gradio animates new content) and see half-transparent text.
+    page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')")
     page.add_script_tag(path=str(AXE_JS))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     serious = [(v["impact"], v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
