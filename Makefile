@@ -14,7 +14,7 @@ export ANONYMIZED_TELEMETRY := False
 export RAGAS_DO_NOT_TRACK := true
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install run serve ingest test test-fast eval bench browser-deps clean
+.PHONY: help install run serve ingest lint test test-fast eval baseline triage-model bench browser-deps clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -46,7 +46,10 @@ browser-deps:
 	@command -v chromium >/dev/null || { echo "installing Debian chromium (apt)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 	@test -f tests/browser/node_modules/axe-core/axe.min.js || (cd tests/browser && npm ci --no-audit --no-fund --silent)
 
-test: install browser-deps  ## install, then run the whole test suite (CI runs this)
+lint: install  ## ruff (configured in pyproject.toml)
+	$(BIN)/ruff check .
+
+test: install browser-deps lint  ## install, lint, then run the whole test suite (CI runs this)
 	$(BIN)/python -m pytest
 
 test-fast: install  ## the suite without browser and Chroma-server tests
@@ -55,6 +58,14 @@ test-fast: install  ## the suite without browser and Chroma-server tests
 eval: install  ## full evaluation report in reports/eval (HTML + JSON)
 	$(BIN)/signpost ingest --quiet
 	$(BIN)/signpost eval --report reports/eval --json reports/eval/summary.json
+
+triage-model: install  ## retrain the safety-triage head from eval/data/triage (deterministic)
+	$(BIN)/python eval/data/triage/build.py
+	$(BIN)/python -m eval.triage_train
+
+baseline: install  ## rerun the eval and rewrite eval/baseline.json (review the diff before committing)
+	$(BIN)/signpost ingest --quiet
+	$(BIN)/signpost eval --report reports/eval --json reports/eval/summary.json --write-baseline
 
 bench: install  ## answer latency benchmark (prints numbers, asserts nothing)
 	$(BIN)/signpost ingest --quiet

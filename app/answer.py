@@ -17,14 +17,19 @@ class Status(str, Enum):
 
 @dataclass(frozen=True)
 class Notice:
-    """Shown before the answer. kind: emergency | child_safety | partial | signpost | jurisdiction | info."""
+    """Shown before the answer. kind: emergency | child_safety | crisis | partial | signpost | jurisdiction | info.
+
+    source: "triage" when safety triage raised it for this message; "fixed" for lines
+    every answer of its status carries (the 999 line on an error page, helplines).
+    """
 
     kind: str
     text: str
     items: tuple[dict, ...] = ()  # helplines: {"name", "number", "for"}
+    source: str = "fixed"
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "text": self.text, "items": [dict(i) for i in self.items]}
+        return {"kind": self.kind, "text": self.text, "items": [dict(i) for i in self.items], "source": self.source}
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,13 @@ class Answer:
     retrieved: list[Passage] = field(default_factory=list, repr=False)  # for eval and debugging; not sent to clients
 
     @classmethod
-    def fixed(cls, status: Status, message: str, reason: str, notices: list[Notice] | None = None, **extra) -> "Answer":
-        """An answer that is only a fixed message. Errors always lead with the 999 line."""
+    def fixed(cls, status: Status, message: str, reason: str, notices: list[Notice] | None = None, **extra) -> Answer:
+        """An answer that is only a fixed message. Errors always lead with an emergency
+        notice: triage's own if it raised one, else the 999 line."""
         from app import messages
 
         notices = list(notices or [])
-        if status is Status.ERROR:
+        if status is Status.ERROR and not any(n.kind == "emergency" for n in notices):
             notices.insert(0, Notice("emergency", messages.DANGER_LINE))
         return cls(status, message, [], notices, messages.DISCLAIMER, reason, **extra)
 

@@ -9,6 +9,10 @@ from pathlib import Path
 
 from ingest.errors import SignpostError
 
+
+class UsageError(SignpostError):
+    """The command line's words are off."""
+
 DESCRIPTION = """Signpost: cited answers from UK stalking and harassment guidance.
 General information, not legal advice. In danger now? Call 999."""
 
@@ -30,10 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="re-embed everything instead of only what changed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    p = sub.add_parser("search", help="ranked passages for a query")
-    p.add_argument("query")
+    p = sub.add_parser("search", help="ranked passages for a query (or one per line with --batch)")
+    p.add_argument("query", nargs="?", help="the query (or use --batch)")
+    p.add_argument("--batch", type=Path, metavar="FILE", help="one query per line: plain text, or JSONL with question (and optional history); one result per line, in one process")
     p.add_argument("--k", type=int, default=None, help="how many passages (default: SIGNPOST_TOP_K)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true", help="print JSON (one object per line with --batch)")
     p.add_argument("--debug", action="store_true", help="also show rejected passages and scores")
 
     p = sub.add_parser("ask", help="a cited answer to a question (or one per line with --batch)")
@@ -50,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, default=Path("reports/eval"), help="folder for the HTML report (default: reports/eval)")
     p.add_argument("--json", type=Path, default=None, help="also write the JSON summary here")
     p.add_argument("--split", choices=["all", "tuning", "held_out"], default="all", help="which part of the golden set")
+    p.add_argument("--write-baseline", nargs="?", type=Path, const=Path("eval/baseline.json"), default=None, metavar="FILE", help="also write this run's gated metrics as the gate's baseline (default FILE: eval/baseline.json); review the diff before committing")
 
     return parser
 
@@ -64,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
 
     apply_offline_env()
     try:
-        from app.settings import Settings
+        from app.settings import load_settings
 
-        settings = Settings()
+        settings = load_settings()
         return COMMANDS[args.command](args, settings)
     except SignpostError as err:
         print(f"signpost: {err}", file=sys.stderr)
@@ -92,7 +98,24 @@ def cmd_ingest(args, settings) -> int:
 def cmd_search(args, settings) -> int:
     from app.services import Services
 
-    result = Services(settings).retriever.retrieve(args.query, k=args.k)
+    if (args.query is None) == (args.batch is None):
+        raise UsageError("search needs a QUERY or --batch FILE (not both)")
+    if args.k is not None and not 1 <= args.k <= 50:
+        raise UsageError("--k must be between 1 and 50")
+    batch = _batch_items(args.batch) if args.batch else None
+    retriever = Services(settings).retriever  # the model loads once, for every query
+    if batch is not None:
+        from app.conversation import retrieval_query, trim_history
+
+        for number, question, history in batch:
+            result = retriever.retrieve(retrieval_query(question, trim_history(history, settings.history_turns)), k=args.k)
+            if args.json:
+                print(json.dumps({"line": number, "passages": [p.to_dict() for p in result.kept]}, ensure_ascii=False), flush=True)
+            else:
+                top = result.kept[0].heading if result.kept else "(no passage close enough)"
+                print(f"{number}\t{len(result.kept)} passages\t{top}", flush=True)
+        return 0
+    result = retriever.retrieve(args.query, k=args.k)
     if args.json:
         data = [p.to_dict() for p in result.kept]
         if args.debug:
@@ -128,30 +151,29 @@ def _print_answer(answer) -> None:
     print(f"\n{answer.disclaimer}")
 
 
-def _batch_items(path: Path):
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SignpostError(f"Cannot read {path}: {type(exc).__name__}") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+def _batch_items(path: Path) -> list[tuple[int, str | None, list]]:
+    """(line number, question, history) for each non-empty line, all checked before any work."""
+    from ingest.jsonl import read_lines
+
+    items = []
+    for number, item in read_lines(path, "the batch file", plain_text=True):
+        if isinstance(item, str):
+            items.append((number, item, []))
             continue
-        if line.lstrip().startswith("{"):
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError:
-                raise SignpostError(f"{path}:{number}: not valid JSON") from None
-            yield item.get("question"), item.get("history") or []
-        else:
-            yield line, []
+        if not isinstance(item.get("question"), str):
+            raise SignpostError(f"{path}:{number}: expected a JSON object with a \"question\" string")
+        history = item.get("history") or []
+        items.append((number, item["question"], history if isinstance(history, list) else []))
+    return items
 
 
 def cmd_ask(args, settings) -> int:
     from app.services import Services
 
+    batch = _batch_items(args.batch) if args.batch else None
     pipeline = Services(settings).pipeline  # the model loads once, for every question
-    if args.batch:
-        for question, history in _batch_items(args.batch):
+    if batch is not None:
+        for _, question, history in batch:
             answer = pipeline.ask(question, history)
             print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else answer.answer, flush=True)
         return 0
@@ -169,6 +191,8 @@ def cmd_ask(args, settings) -> int:
 
 
 def _interactive(pipeline) -> int:
+    from app.conversation import remember
+
     print("Ask a question about stalking or harassment (empty line to quit). In danger now? Call 999.")
     history: list[str] = []
     while True:
@@ -179,7 +203,7 @@ def _interactive(pipeline) -> int:
         if not question:
             return 0
         _print_answer(pipeline.ask(question, history))
-        history = (history + [question])[-3:]
+        history = remember(history, question)
 
 
 def cmd_serve(args, settings) -> int:
@@ -196,7 +220,7 @@ def cmd_serve(args, settings) -> int:
 def cmd_eval(args, settings) -> int:
     from eval.run import run_cli_eval
 
-    return run_cli_eval(settings, report_dir=args.report, json_path=args.json, split=args.split)
+    return run_cli_eval(settings, report_dir=args.report, json_path=args.json, split=args.split, write_baseline=args.write_baseline)
 
 
 COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}

@@ -59,7 +59,7 @@ class SentenceBank:
             vectors = self.embedder.embed(flat)
             with self._lock:
                 start = 0
-                for p, group in zip(missing, splits):
+                for p, group in zip(missing, splits, strict=True):
                     self._cache[p.chunk_id] = (group, vectors[start : start + len(group)])
                     start += len(group)
         return [self._cache[p.chunk_id] for p in passages]
@@ -71,7 +71,7 @@ class SentenceBank:
         """The cached vector of a sentence of a chunk, if it is one verbatim."""
         cached = self._cache.get(chunk_id)
         if cached is not None:
-            for text, vec in zip(*cached):
+            for text, vec in zip(*cached, strict=True):
                 if text == sentence:
                     return vec
         return None
@@ -96,9 +96,9 @@ class ExtractiveComposer:
         passages = passages[: w.max_passages]
         terms = content_terms(question)
         candidates = []  # (score, passage index, sentence index, text, vector)
-        for pi, (p, (sentences, vectors)) in enumerate(zip(passages, self.bank.get(passages))):
+        for pi, (p, (sentences, vectors)) in enumerate(zip(passages, self.bank.get(passages), strict=True)):
             heading_terms = content_terms(p.heading)
-            for si, (text, vec) in enumerate(zip(sentences, vectors)):
+            for si, (text, vec) in enumerate(zip(sentences, vectors, strict=True)):
                 if _NAVIGATION.search(text):
                     continue
                 semantic = float(vec @ query_vector)

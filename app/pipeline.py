@@ -8,8 +8,8 @@ statuses with fixed messages (app/messages.py), never exceptions.
 from __future__ import annotations
 
 import logging
-import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +17,8 @@ import numpy as np
 from app import messages
 from app.answer import Answer, Citation, Notice, Sentence, Status
 from app.compose import ExtractiveComposer, LLMComposer
-from app.guard import QuestionGuard, clean_text
+from app.conversation import retrieval_query, trim_history
+from app.guard import QuestionGuard
 from app.signposts import Signposts
 from app.triage import SafetyTriage, TriageResult
 from app.verify import CitationVerifier
@@ -27,9 +28,6 @@ from ingest.errors import SignpostError
 
 log = logging.getLogger("signpost.pipeline")
 
-_FOLLOW_UP = re.compile(r"^(and|but|so|also|what about|how about|what if|then|or)\b", re.IGNORECASE)
-_FOLLOW_UP_MAX_WORDS = 12
-
 
 @dataclass
 class AskContext:
@@ -38,6 +36,7 @@ class AskContext:
     question: str = ""
     retrieval_query: str = ""
     query_vector: np.ndarray | None = None
+    question_vector: np.ndarray | None = None  # the question's own embedding, from triage
     triage: TriageResult | None = None
     retrieval: RetrievalResult | None = None
     sentences: list[Sentence] = field(default_factory=list)
@@ -68,7 +67,7 @@ class GuardStage(Stage):
             ctx.message = messages.INVALID[checked.problem].format(limit=self.guard.max_chars)
             return Status.INVALID_QUESTION
         ctx.question = checked.text
-        ctx.history = _clean_history(ctx.history, self.history_turns, self.guard.max_chars)
+        ctx.history = trim_history(ctx.history, self.history_turns, self.guard.max_chars)
         return None
 
 
@@ -80,10 +79,14 @@ class TriageStage(Stage):
 
     def run(self, ctx):
         result = ctx.triage = self.triage.assess(ctx.question)
-        if result.danger:
-            ctx.notices.append(Notice("emergency", messages.EMERGENCY_INTRO, self.signposts.emergency))
+        ctx.question_vector = result.message_vector
+        # Emergency first, whatever else is shown; then a child at risk, then crisis support.
+        if result.emergency:
+            ctx.notices.append(Notice("emergency", messages.EMERGENCY_INTRO, self.signposts.emergency, source="triage"))
         if result.child_at_risk:
-            ctx.notices.append(Notice("child_safety", messages.CHILD_INTRO, self.signposts.child_safety))
+            ctx.notices.append(Notice("child_safety", messages.CHILD_INTRO, self.signposts.child_safety, source="triage"))
+        if result.self_harm:
+            ctx.notices.append(Notice("crisis", messages.CRISIS_INTRO, self.signposts.crisis, source="triage"))
         if result.other_jurisdiction:
             ctx.reason, ctx.message = "jurisdiction", messages.NOT_COVERED["jurisdiction"]
             return Status.NOT_COVERED
@@ -99,13 +102,19 @@ class TriageStage(Stage):
 class RetrieveStage(Stage):
     name = "retrieve"
 
-    def __init__(self, retriever: HybridRetriever):
+    def __init__(self, retriever: Callable[[], HybridRetriever]):
+        # A provider, not the retriever: the index is opened when a question needs it,
+        # so triage (before this stage) works while the index or Chroma is down.
         self.retriever = retriever
 
     def run(self, ctx):
-        ctx.retrieval_query = _retrieval_query(ctx.question, ctx.history)
-        ctx.query_vector = self.retriever.embedder.embed_one(ctx.retrieval_query)
-        ctx.retrieval = self.retriever.retrieve(ctx.retrieval_query, query_vector=ctx.query_vector)
+        retriever = self.retriever()
+        ctx.retrieval_query = retrieval_query(ctx.question, ctx.history)
+        if ctx.question_vector is not None and ctx.retrieval_query == ctx.question:
+            ctx.query_vector = ctx.question_vector  # triage embedded this very text
+        else:
+            ctx.query_vector = retriever.embedder.embed_one(ctx.retrieval_query)
+        ctx.retrieval = retriever.retrieve(ctx.retrieval_query, query_vector=ctx.query_vector)
         if not ctx.retrieval.kept:
             ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
             return Status.NOT_COVERED
@@ -145,17 +154,19 @@ class VerifyStage(Stage):
 class Pipeline:
     """Runs the stages for one question and builds the Answer."""
 
-    def __init__(self, stages: list[Stage], signposts: Signposts, bank=None, retriever: HybridRetriever | None = None):
+    def __init__(self, stages: list[Stage], signposts: Signposts, bank=None, retriever: Callable[[], HybridRetriever] | None = None):
         self.stages = stages
         self.signposts = signposts
         self._bank, self._retriever = bank, retriever
 
     def warm(self) -> None:
-        """Load the model and pre-split every chunk, so the first question is fast."""
+        """Load the model and pre-split every chunk, so the first question is fast.
+
+        Raises IndexUnavailable if the index cannot be opened (triage still works)."""
         if self._bank is not None and self._retriever is not None:
             from index.retriever import passage_from_chunk
 
-            self._bank.warm([passage_from_chunk(c) for c in self._retriever.chunks])
+            self._bank.warm([passage_from_chunk(c) for c in self._retriever().chunks])
 
     def ask(self, question: str | None, history: list | None = None) -> Answer:
         ctx = AskContext(raw_question=question, history=list(history or []))
@@ -208,30 +219,18 @@ def _render(sentences: list[Sentence], passages: list[Passage]) -> tuple[str, li
     return " ".join(parts), citations
 
 
-def _clean_history(history: list, turns: int, max_chars: int) -> list[str]:
-    out = []
-    for item in history[-turns:] if turns else []:
-        text = item.get("question", "") if isinstance(item, dict) else item
-        text = clean_text(str(text or ""))[:max_chars]
-        if text:
-            out.append(text)
-    return out
+def build_pipeline(services, retriever: Callable[[], HybridRetriever] | None = None) -> Pipeline:
+    """The production pipeline for a Services bundle (see app/services.py).
 
-
-def _retrieval_query(question: str, history: list[str]) -> str:
-    # A short or connective follow-up ("and what if he's my ex?") is read in the
-    # context of the previous question. The history is never stored.
-    if history and (len(question.split()) <= _FOLLOW_UP_MAX_WORDS or _FOLLOW_UP.match(question)):
-        return f"{history[-1]} {question}"
-    return question
-
-
-def build_pipeline(services) -> Pipeline:
-    """The production pipeline for a Services bundle (see app/services.py)."""
+    Builds without opening the index (`retriever` provides it when a question needs
+    it); fails with a ConfigError if the safety triage model is missing or mismatched.
+    """
     from app.compose import SentenceBank
     from app.verify import CitationVerifier
 
     s = services.settings
+    retriever = retriever or (lambda: services.retriever)
+    triage = SafetyTriage.load(services.embedder, s.triage_model_file)
     signposts = Signposts.load(s.signposts_file)
     bank = SentenceBank(services.embedder)
     extractive = ExtractiveComposer(bank, s.support_threshold, s.max_answer_words)
@@ -239,12 +238,12 @@ def build_pipeline(services) -> Pipeline:
     return Pipeline(
         [
             GuardStage(QuestionGuard(s.max_question_chars), s.history_turns),
-            TriageStage(SafetyTriage(), signposts),
-            RetrieveStage(services.retriever),
+            TriageStage(triage, signposts),
+            RetrieveStage(retriever),
             ComposeStage(composer),
             VerifyStage(CitationVerifier(bank)),
         ],
         signposts,
         bank=bank,
-        retriever=services.retriever,
+        retriever=retriever,
     )

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from functools import cached_property
 
 from app.settings import Settings
 from index import ChunkStore, Embedder, HybridRetriever, IndexBuilder, RetrievalWeights
+from ingest.errors import IndexUnavailable, SignpostError
+
+log = logging.getLogger("signpost.services")
+
+RELOAD_SECONDS = 10.0  # how often a missing index is looked for again
 
 
 class Services:
@@ -13,6 +21,30 @@ class Services:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._open_lock = threading.Lock()
+        self._tried_at = 0.0
+
+    def open_retriever(self) -> HybridRetriever:
+        """The retriever, opened on first use; IndexUnavailable while the index cannot be
+        opened, tried again at most every RELOAD_SECONDS (a server keeps asking)."""
+        with self._open_lock:
+            if "retriever" in self.__dict__:
+                return self.retriever
+            if self._tried_at and time.monotonic() - self._tried_at < RELOAD_SECONDS:
+                raise IndexUnavailable("The guidance index is not available right now.")
+            self._tried_at = time.monotonic()
+            try:
+                retriever = self.retriever
+                retriever.manifest  # noqa: B018 - fails now, not on the first question
+            except SignpostError as err:
+                self.__dict__.pop("retriever", None)
+                log.error("index unavailable: %s", err)
+                raise
+            return retriever
+
+    @property
+    def index_ready(self) -> bool:
+        return "retriever" in self.__dict__
 
     @cached_property
     def store(self) -> ChunkStore:
@@ -39,4 +71,4 @@ class Services:
     def pipeline(self):
         from app.pipeline import build_pipeline
 
-        return build_pipeline(self)
+        return build_pipeline(self, retriever=self.open_retriever)

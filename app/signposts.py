@@ -9,19 +9,20 @@ import yaml
 
 from ingest.errors import ConfigError
 
-_SECTIONS = ("emergency", "child_safety", "helplines")
+_SECTIONS = ("emergency", "child_safety", "crisis", "helplines")
 
 
 @dataclass(frozen=True)
 class Signposts:
     emergency: tuple[dict, ...]
     child_safety: tuple[dict, ...]
+    crisis: tuple[dict, ...]
     helplines: tuple[dict, ...]
     solicitor: str
     last_checked: str
 
     @classmethod
-    def load(cls, path: Path) -> "Signposts":
+    def load(cls, path: Path) -> Signposts:
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
@@ -35,6 +36,7 @@ class Signposts:
         return cls(
             emergency=tuple({k: str(e[k]) for k in ("name", "number", "for")} for e in data["emergency"]),
             child_safety=tuple({k: str(e[k]) for k in ("name", "number", "for")} for e in data["child_safety"]),
+            crisis=tuple({k: str(e[k]) for k in ("name", "number", "for")} for e in data["crisis"]),
             helplines=tuple({k: str(e[k]) for k in ("name", "number", "for")} for e in data["helplines"]),
             solicitor=str(data.get("solicitor", "")),
             last_checked=str(data.get("last_checked", "")),

@@ -1,19 +1,56 @@
-"""SafetyTriage: immediate danger, a child at risk, and questions outside the guidance."""
+"""SafetyTriage: danger, threats, a child at risk, thoughts of suicide; and questions outside the guidance.
+
+The safety labels come from a learned head (one logistic regression per label) over
+the MiniLM sentence vector the pipeline computes anyway, next to word tf-idf features:
+no second model at answer time. The whole message and each of its segments are scored and the maximum is
+taken, because the danger in a long story is often one sentence. Thresholds were
+chosen for recall by cross-validation on the training split (eval/triage_train.py).
+A few rules in triage.yaml add labels where they are precise (a weapon in someone's
+hands now, a plea to call 999). Scope (other areas of law, other jurisdictions) is
+plain patterns in scope.yaml: it decides what the guidance can answer, not safety.
+
+Triage needs the embedding model but neither the index nor Chroma: it runs before
+retrieval, so the notices come even when search is down.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from app.text import normalise_quotes
+from ingest.errors import ConfigError
 
-PATTERNS_FILE = Path(__file__).with_name("triage.yaml")
+LABELS = ("immediate_danger", "threat", "child_at_risk", "self_harm")
+# Both of these call for the same notice (999 first). One more head learns that union
+# directly: where the line between danger now and a threat is blurred, it still knows
+# both from an ordinary message.
+EMERGENCY_LABELS = frozenset({"immediate_danger", "threat"})
+HEADS = (*LABELS, "emergency")
+
+
+def has_head(labels, head: str) -> bool:
+    """Whether a message with these labels is a positive for `head`."""
+    return bool(set(labels) & EMERGENCY_LABELS) if head == "emergency" else head in labels
+HEAD_FILE = Path(__file__).parent / "models" / "triage_head.json"
+RULES_FILE = Path(__file__).with_name("triage.yaml")
+SCOPE_FILE = Path(__file__).with_name("scope.yaml")
+
+# Segments: sentences, and windows over long unpunctuated runs (frightened people
+# often type one long line). Bounded, so a 1,000-character message costs at most
+# MAX_SEGMENTS extra vectors in one batch.
+MAX_SEGMENTS = 16
+_WINDOW, _STRIDE = 20, 10
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n+\s*")
+_LAW_QUESTION_MAX_WORDS = 25
 
 # Frightened people type fast: "hes outside", "im scared". Restore the apostrophe
-# so one set of patterns reads both (seen throughout the golden set's tuning split).
+# so the rules read both.
 _CONTRACTIONS = {
     "hes": "he's", "shes": "she's", "im": "i'm", "ive": "i've", "theyre": "they're",
     "youre": "you're", "someones": "someone's", "somebodys": "somebody's", "dont": "don't",
@@ -28,50 +65,210 @@ def normalise_message(text: str) -> str:
     return _BARE_WORD.sub(lambda m: _CONTRACTIONS[m.group(1).lower()], normalise_quotes(text))
 
 
-def _compile(patterns) -> list[re.Pattern]:
-    if isinstance(patterns, str):
-        patterns = [patterns]
-    return [re.compile(p, re.IGNORECASE) for p in patterns]
+def segments(text: str) -> list[str]:
+    """The parts of a message scored on their own (never the whole message itself)."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
+    out: list[str] = []
+    for part in parts:
+        words = part.split()
+        if len(words) <= _WINDOW + _STRIDE:
+            out.append(part)
+        else:
+            out.extend(" ".join(words[i : i + _WINDOW]) for i in range(0, len(words) - _STRIDE, _STRIDE))
+    if len(out) == 1 and out[0] == text.strip():
+        return []
+    return out[:MAX_SEGMENTS]
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+class LexicalFeatures:
+    """Word unigrams and bigrams, tf-idf weighted (sublinear tf, L2 norm), next to the
+    MiniLM vector: MiniLM blurs short pleas and quoted threats ("send the police",
+    "sleep with one eye open") that plain words still tell apart. Training and answer
+    time share this code, so the features are the same."""
+
+    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray):
+        self.vocabulary, self.idf = vocabulary, idf.astype(np.float32)
+
+    @staticmethod
+    def terms(text: str) -> list[str]:
+        words = _TOKEN.findall(normalise_quotes(text).lower().replace("'", ""))
+        return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+    @classmethod
+    def fit(cls, texts: list[str], min_df: int = 2) -> LexicalFeatures:
+        df: dict[str, int] = {}
+        for text in texts:
+            for term in set(cls.terms(text)):
+                df[term] = df.get(term, 0) + 1
+        kept = sorted(t for t, n in df.items() if n >= min_df)
+        n = len(texts)
+        idf = np.array([np.log((1 + n) / (1 + df[t])) + 1.0 for t in kept], dtype=np.float32)
+        return cls({t: i for i, t in enumerate(kept)}, idf)
+
+    def transform(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), len(self.vocabulary)), dtype=np.float32)
+        for row, text in enumerate(texts):
+            counts: dict[int, int] = {}
+            for term in self.terms(text):
+                col = self.vocabulary.get(term)
+                if col is not None:
+                    counts[col] = counts.get(col, 0) + 1
+            for col, c in counts.items():
+                out[row, col] = (1.0 + np.log(c)) * self.idf[col]
+            norm = np.linalg.norm(out[row])
+            if norm > 0:
+                out[row] /= norm
+        return out
 
 
 @dataclass(frozen=True)
-class TriageResult:
-    danger: bool = False
-    child_at_risk: bool = False
-    out_of_area: list[str] = field(default_factory=list)  # topics the guidance does not cover
-    in_scope: bool = True
-    other_jurisdiction: bool = False
+class TriageHead:
+    """Per-label logistic regression weights over [MiniLM vector, word tf-idf] and recall-first thresholds."""
+
+    labels: tuple[str, ...]
+    weights: np.ndarray  # (labels, dim + vocabulary)
+    bias: np.ndarray  # (labels,)
+    thresholds: np.ndarray  # (labels,)
+    embedding_model: str
+    lexical: LexicalFeatures
+    info: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def load(cls, path: Path, embedding_model: str) -> TriageHead:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"The safety triage model {path} is missing. Build it with `make triage-model`.") from None
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"The safety triage model {path} cannot be read ({type(exc).__name__}). Rebuild it with `make triage-model`.") from None
+        try:
+            labels = tuple(data["labels"])
+            head = cls(
+                labels=labels,
+                weights=np.asarray([data["heads"][lab]["weights"] for lab in labels], dtype=np.float32),
+                bias=np.asarray([data["heads"][lab]["bias"] for lab in labels], dtype=np.float32),
+                thresholds=np.asarray([data["heads"][lab]["threshold"] for lab in labels], dtype=np.float32),
+                embedding_model=str(data["embedding_model"]),
+                lexical=LexicalFeatures({t: i for i, t in enumerate(data["lexical"]["terms"])}, np.asarray(data["lexical"]["idf"], dtype=np.float32)),
+                info={k: v for k, v in data.items() if k not in ("heads", "lexical")},
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError(f"The safety triage model {path} is not in the expected format. Rebuild it with `make triage-model`.") from None
+        if labels != HEADS:
+            raise ConfigError(f"The safety triage model {path} has heads {list(labels)}, expected {list(HEADS)}. Rebuild it with `make triage-model`.")
+        if head.embedding_model != embedding_model:
+            raise ConfigError(
+                f"The safety triage model {path} was trained on {head.embedding_model}, but the embedding model is {embedding_model}. "
+                "Rebuild it with `make triage-model`."
+            )
+        return head
+
+    def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        """(n, labels) probabilities for unit-length vectors and the texts they embed."""
+        features = np.hstack([vectors, self.lexical.transform(texts)])
+        if features.shape[1] != self.weights.shape[1]:
+            raise ConfigError(f"The safety triage model expects {self.weights.shape[1]} features, got {features.shape[1]}. Rebuild it with `make triage-model`.")
+        return 1.0 / (1.0 + np.exp(-(features @ self.weights.T + self.bias)))
 
 
-class SafetyTriage:
-    def __init__(self, patterns_file: Path = PATTERNS_FILE):
-        data = yaml.safe_load(patterns_file.read_text(encoding="utf-8"))
-        self._danger = _compile(data["danger"])
-        self._hypothetical = _compile(data["hypothetical"])
-        self._immediacy = _compile(data["immediacy"])
-        self._presence = _compile(data["presence"])
-        self._fear = _compile(data["fear"])
-        self._child = _compile(data["child"])
-        self._child_risk = _compile(data["child_risk"])
+def _compile(patterns) -> list[re.Pattern]:
+    return [re.compile(p, re.IGNORECASE) for p in ([patterns] if isinstance(patterns, str) else patterns or [])]
+
+
+class SafetyRules:
+    """The few patterns that add a label where they are precise (triage.yaml)."""
+
+    def __init__(self, path: Path = RULES_FILE):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        self._add = {label: _compile(data.get(label)) for label in LABELS}
+        self._about_the_law = _compile(data.get("about_the_law"))
+        self._happening_now = _compile(data.get("happening_now"))
+
+    def is_question_about_the_law(self, text: str) -> bool:
+        """A short single question about the law, with nothing said to be happening now."""
+        norm = normalise_message(text)
+        return (
+            len(norm.split()) <= _LAW_QUESTION_MAX_WORDS
+            and not segments(norm)
+            and any(p.search(norm) for p in self._about_the_law)
+            and not any(p.search(norm) for p in self._happening_now)
+        )
+
+    def labels(self, text: str) -> set[str]:
+        norm = normalise_message(text)
+        if any(p.search(norm) for p in self._about_the_law):
+            return set()
+        return {label for label, patterns in self._add.items() if any(p.search(norm) for p in patterns)}
+
+
+class ScopeRules:
+    """Other areas of law and other jurisdictions (scope.yaml)."""
+
+    def __init__(self, path: Path = SCOPE_FILE):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
         self._out_of_area = {topic: re.compile(p, re.IGNORECASE) for topic, p in data["out_of_area"].items()}
         self._in_scope = re.compile(data["in_scope"], re.IGNORECASE)
         self._jurisdiction = re.compile(data["jurisdiction"], re.IGNORECASE)
 
-    @staticmethod
-    def _any(patterns: list[re.Pattern], text: str) -> bool:
-        return any(p.search(text) for p in patterns)
+    def assess(self, text: str) -> tuple[list[str], bool, bool]:
+        norm = normalise_message(text)
+        topics = [topic for topic, p in self._out_of_area.items() if p.search(norm)]
+        return topics, bool(self._in_scope.search(norm)), bool(self._jurisdiction.search(norm))
 
-    def assess(self, question: str) -> TriageResult:
-        text = normalise_message(question)
-        now = self._any(self._immediacy, text)
-        danger = self._any(self._danger, text) or (now and (self._any(self._presence, text) or self._any(self._fear, text)))
-        if danger and self._any(self._hypothetical, text) and not now:
-            danger = False
-        child = self._any(self._child, text) and self._any(self._child_risk, text)
+
+@dataclass(frozen=True)
+class TriageResult:
+    labels: frozenset = frozenset()
+    emergency: bool = False  # the 999 notice: the emergency head, or a danger/threat label
+    scores: dict = field(default_factory=dict)  # head -> max probability over the message and its segments
+    out_of_area: list[str] = field(default_factory=list)  # topics the guidance does not cover
+    in_scope: bool = True
+    other_jurisdiction: bool = False
+    message_vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # reused by retrieval
+
+    @property
+    def child_at_risk(self) -> bool:
+        return "child_at_risk" in self.labels
+
+    @property
+    def self_harm(self) -> bool:
+        return "self_harm" in self.labels
+
+
+class SafetyTriage:
+    def __init__(self, embedder, head: TriageHead, rules: SafetyRules | None = None, scope: ScopeRules | None = None):
+        self.embedder, self.head = embedder, head
+        self.rules = rules or SafetyRules()
+        self.scope = scope or ScopeRules()
+
+    @classmethod
+    def load(cls, embedder, head_file: Path = HEAD_FILE) -> SafetyTriage:
+        """Fails with a ConfigError (never falls back to rules alone) if the head is missing or mismatched."""
+        return cls(embedder, TriageHead.load(head_file, embedder.model_id))
+
+    def scores(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(labels,) max probability over the whole message and its segments, and the
+        message's own vector (one batch through the encoder for all of them)."""
+        texts = [text, *segments(text)]
+        vectors = self.embedder.embed(texts)
+        return self.head.probabilities(vectors, texts).max(axis=0), vectors[0]
+
+    def assess(self, text: str) -> TriageResult:
+        probs, vector = self.scores(text)
+        fired = {head for head, p, t in zip(self.head.labels, probs, self.head.thresholds, strict=True) if p >= t}
+        if self.rules.is_question_about_the_law(text):
+            fired = set()
+        labels = frozenset((fired - {"emergency"}) | self.rules.labels(text))
+        topics, in_scope, other = self.scope.assess(text)
         return TriageResult(
-            danger=danger,
-            child_at_risk=child,
-            out_of_area=[topic for topic, p in self._out_of_area.items() if p.search(text)],
-            in_scope=bool(self._in_scope.search(text)),
-            other_jurisdiction=bool(self._jurisdiction.search(text)),
+            labels=labels,
+            emergency="emergency" in fired or bool(labels & EMERGENCY_LABELS),
+            scores={label: round(float(p), 4) for label, p in zip(self.head.labels, probs, strict=True)},
+            out_of_area=topics,
+            in_scope=in_scope,
+            other_jurisdiction=other,
+            message_vector=vector,
         )

@@ -11,10 +11,11 @@ from __future__ import annotations
 import html
 import json
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from app import messages
 from app.answer import Answer, Citation, Notice, Status
+from app.conversation import MAX_KEPT, remember, trim_history
 from app.signposts import Signposts
 
 _MD_SPECIALS = {
@@ -22,8 +23,7 @@ _MD_SPECIALS = {
     "$": "&#36;", "\\": "&#92;", "~": "&#126;", "|": "&#124;", "#": "&#35;",
     "{": "&#123;", "}": "&#125;",
 }
-_ABOVE_ANSWER = ("emergency", "child_safety", "partial", "jurisdiction")
-HISTORY_LIMIT = 10
+_ABOVE_ANSWER = ("emergency", "child_safety", "crisis", "partial", "jurisdiction")
 
 INTRO = (
     "Ask a question about stalking or harassment in England and Wales. "
@@ -52,7 +52,7 @@ def _items(items) -> str:
 
 
 def render_notice(notice: Notice) -> str:
-    role = ' role="alert"' if notice.kind in ("emergency", "child_safety") else ""
+    role = ' role="alert"' if notice.kind in ("emergency", "child_safety", "crisis") else ""
     return (
         f'<div class="sp-notice sp-notice-{esc(notice.kind)}"{role}>'
         f"<p><strong>{esc(notice.text)}</strong></p>{_items(notice.items)}</div>"
@@ -118,7 +118,7 @@ def parse_history(raw: str | None) -> list[str]:
         return []
     if not isinstance(items, list):
         return []
-    return [i for i in items if isinstance(i, str)][-HISTORY_LIMIT:]
+    return trim_history(items, MAX_KEPT)
 
 
 CSS = """
@@ -133,7 +133,7 @@ CSS = """
 .sp-asked { color: #374151; margin-bottom: .4em; }
 .sp-text { font-size: 1.1em; }
 .sp-notice { padding: 10px 14px; border-radius: 6px; margin: 0 0 12px 0; }
-.sp-notice-emergency, .sp-notice-child_safety { background: #fef2f2; border-left: 6px solid #b91c1c; color: #111827; }
+.sp-notice-emergency, .sp-notice-child_safety, .sp-notice-crisis { background: #fef2f2; border-left: 6px solid #b91c1c; color: #111827; }
 .sp-notice-partial, .sp-notice-jurisdiction, .sp-notice-signpost { background: #eff6ff; border-left: 6px solid #1d4ed8; color: #111827; }
 .sp-items { margin: 6px 0 0 0; padding-left: 1.2em; }
 .sp-items li { margin: 4px 0; }
@@ -176,7 +176,6 @@ def build_blocks(
     suggestions: list[str],
     compact: bool,
     max_chars: int,
-    history_turns: int,
     queue_size: int,
     concurrency: int,
 ):
@@ -186,11 +185,11 @@ def build_blocks(
     def on_ask(question: str, history_json: str):
         history = parse_history(history_json)
         try:
-            answer = ask(question, history[-history_turns:] if history_turns else [])
+            answer = ask(question, history)  # the pipeline uses the last history_turns
         except Exception:  # the ask callback handles faults; this is the last line of defence
             return render_error(messages.ERROR), json.dumps(history), ""
         if question and question.strip() and answer.status is not Status.ERROR:
-            history = (history + [question.strip()])[-HISTORY_LIMIT:]
+            history = remember(history, question)
         return render_answer(answer, question or ""), json.dumps(history), ""
 
     with gr.Blocks(title="Signpost", analytics_enabled=False, fill_width=compact) as demo:

@@ -51,7 +51,7 @@ class CitationVerifier:
         banks = self.bank.get(passages) if passages else []
         texts = [strip_markup(s.text) for s in sentences]
         vectors = self._vectors(sentences, texts, passages)
-        for sentence, text, vec in zip(sentences, texts, vectors):
+        for sentence, text, vec in zip(sentences, texts, vectors, strict=True):
             verdicts.append(self._check_one(Sentence(text, sentence.sources), vec, passages, banks))
         return verdicts
 
@@ -59,12 +59,12 @@ class CitationVerifier:
         # Extractive sentences are verbatim passage sentences: reuse their cached
         # vectors and embed only what a model wrote.
         found: list[np.ndarray | None] = []
-        for s, text in zip(sentences, texts):
+        for s, text in zip(sentences, texts, strict=True):
             valid = [i for i in s.sources if 0 <= i < len(passages)]
             found.append(next((v for i in valid if (v := self.bank.vector_for(passages[i].chunk_id, text)) is not None), None))
         todo = [i for i, v in enumerate(found) if v is None]
         if todo:
-            for i, vec in zip(todo, self.bank.embedder.embed([texts[i] for i in todo])):
+            for i, vec in zip(todo, self.bank.embedder.embed([texts[i] for i in todo]), strict=True):
                 found[i] = vec
         return found
 

@@ -45,18 +45,28 @@ def main(argv: list[str] | None = None) -> int:
 
     apply_offline_env()
     from app.services import Services
-    from app.settings import Settings
+    from app.settings import load_settings
 
-    services = Services(Settings())
+    services = Services(load_settings())
     pipeline = services.pipeline
     pipeline.warm()
     questions = [q for _, q in services.retriever.manifest.questions()] + SAMPLE_QUESTIONS
     for q in questions:  # warm every path once
         pipeline.ask(q)
 
-    embed, retrieve, answer = [], [], []
+    from app.pipeline import TriageStage
+    from app.triage import segments
+
+    triage = next(s.triage for s in pipeline.stages if isinstance(s, TriageStage))
+    embed, retrieve, answer, triage_ms, triage_embed_ms = [], [], [], [], []
     for _ in range(args.rounds):
         for q in questions:
+            t0 = time.perf_counter()
+            services.embedder.embed([q, *segments(q)])
+            triage_embed_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            triage.assess(q)
+            triage_ms.append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
             services.embedder.embed_one(q)
             embed.append((time.perf_counter() - t0) * 1000)
@@ -76,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         "answer_p95_ms": _pct(answer, 0.95),
         "retrieval_share_of_answer": statistics.median(retrieve) / statistics.median(answer),
         "ratio_answer_to_embedding_p50": statistics.median(answer) / statistics.median(embed),
+        "triage_p50_ms": statistics.median(triage_ms),
+        "triage_embedding_p50_ms": statistics.median(triage_embed_ms),
+        "triage_beyond_embedding_p50_ms": statistics.median(t - e for t, e in zip(triage_ms, triage_embed_ms, strict=True)),
     }
     if args.json:
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}))
@@ -86,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"whole answer          p50 {result['answer_p50_ms']:8.2f} ms   p95 {result['answer_p95_ms']:.2f} ms")
     print(f"retrieval share of an answer (p50/p50): {result['retrieval_share_of_answer']:.2f}")
     print(f"ratio answer p50 / embedding p50: {result['ratio_answer_to_embedding_p50']:.2f}  (goal <= 2)")
+    print(
+        f"safety triage         p50 {result['triage_p50_ms']:8.2f} ms   of which embedding the message and its segments "
+        f"{result['triage_embedding_p50_ms']:.2f} ms; beyond the embedding {result['triage_beyond_embedding_p50_ms']:.3f} ms (goal <= 1)"
+    )
     return 0
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ingest.errors import ConfigError
+from ingest.jsonl import read_lines
 
 GOLDEN_FILE = Path(__file__).parent / "data" / "golden.jsonl"
 SPLITS = ("tuning", "held_out")
@@ -25,16 +27,20 @@ class GoldenItem:
     tags: list = field(default_factory=list)
 
 
+_REQUIRED = ("id", "split", "kind", "question", "reference", "expected_status")
+
+
 def load_golden(path: Path = GOLDEN_FILE, split: str = "all") -> list[GoldenItem]:
+    """The golden items of one split (or all); a malformed line is a ConfigError naming it."""
     items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        data = json.loads(line)
+    for number, data in read_lines(path, "the golden set"):
+        missing = [k for k in _REQUIRED if not isinstance(data.get(k), str)]
+        if missing:
+            raise ConfigError(f"{path}:{number}: missing or not text: {', '.join(missing)}")
         known = {k: v for k, v in data.items() if k in GoldenItem.__dataclass_fields__}
         item = GoldenItem(**known)
         if item.split not in SPLITS:
-            raise ValueError(f"{path}:{number}: split must be one of {SPLITS}")
+            raise ConfigError(f"{path}:{number}: split must be one of {', '.join(SPLITS)}")
         if split in ("all", item.split):
             items.append(item)
     return items

@@ -2,7 +2,7 @@
 
 Offline, always: context precision/recall (string-based NonLLM and id-based),
 string and semantic similarity to the reference answer (local MiniLM embeddings),
-and CitationFaithfulness, our LLM-free faithfulness metric. With a judge model
+and CitationFaithfulness, our LLM-free faithfulness metric (eval/faithfulness.py). With a judge model
 (SIGNPOST_JUDGE_BASE_URL): ragas' own Faithfulness, ResponseRelevancy,
 LLMContextRecall and LLMContextPrecisionWithReference through its llama-index wrapper.
 """
@@ -14,8 +14,7 @@ import math
 import typing as t
 from dataclasses import dataclass, field
 
-from app.compose import parse_cited_sentences
-from app.text import content_terms, coverage, numbers_in
+from eval.faithfulness import faithfulness_score
 
 JUDGE_METRICS = ("faithfulness", "answer_relevancy", "context_recall", "llm_context_precision_with_reference")
 
@@ -28,18 +27,13 @@ def _ragas():
     return ragas, MetricOutputType, MetricType, SingleTurnMetric
 
 
-def citation_faithfulness_metric(threshold: float = 0.6):
+def citation_faithfulness_metric(verbatim: bool = True):
     """Build the CitationFaithfulness ragas metric (classic interface, no LLM).
 
-    Statements: the response is split into sentences by the same parser the
-    pipeline uses for model replies; the [n] marks after a sentence are its
-    citations, n being 1-based into `retrieved_contexts` (which holds the cited
-    passages in citation order).
-    Support: a statement is supported when at least one passage it cites contains
-    `threshold` or more of its content words (stop words dropped, light stemming)
-    AND every number in it (years, phone numbers, sections) appears in that passage.
-    An uncited statement, or one citing a number with no passage, is unsupported.
-    Score: supported statements / statements (NaN when there are none).
+    `retrieved_contexts` holds the cited passages in citation order, so [n] is
+    contexts[n-1]. The check is eval/faithfulness.py, which shares no code with the
+    production verifier: verbatim spans for extractive answers (verbatim=True);
+    content words, numbers and negations for generated ones (verbatim=False).
     """
     _, MetricOutputType, MetricType, SingleTurnMetric = _ragas()
 
@@ -47,27 +41,15 @@ def citation_faithfulness_metric(threshold: float = 0.6):
     class CitationFaithfulness(SingleTurnMetric):
         name: str = "citation_faithfulness"
         _required_columns: dict = field(default_factory=lambda: {MetricType.SINGLE_TURN: {"response", "retrieved_contexts"}})
-        output_type: t.Optional[MetricOutputType] = MetricOutputType.CONTINUOUS
-        threshold: float = 0.6
+        output_type: MetricOutputType | None = MetricOutputType.CONTINUOUS
+        verbatim: bool = True
 
         def init(self, run_config) -> None:
             pass
 
         def score_text(self, response: str, contexts: t.Sequence[str]) -> float:
-            statements = parse_cited_sentences(response or "", len(contexts))
-            if not statements:
-                return math.nan
-            supported = 0
-            for s in statements:
-                terms = content_terms(s.text)
-                for i in s.sources:
-                    if i < 0:
-                        continue
-                    ctx = contexts[i]
-                    if coverage(terms, content_terms(ctx)) >= self.threshold and numbers_in(s.text) <= numbers_in(ctx):
-                        supported += 1
-                        break
-            return supported / len(statements)
+            score = faithfulness_score(response or "", list(contexts), self.verbatim)
+            return math.nan if score is None else score
 
         async def _single_turn_ascore(self, sample, callbacks) -> float:
             return self.score_text(sample.response or "", sample.retrieved_contexts or [])
@@ -75,7 +57,7 @@ def citation_faithfulness_metric(threshold: float = 0.6):
         async def _ascore(self, row, callbacks) -> float:
             return self.score_text(row.get("response", ""), row.get("retrieved_contexts", []))
 
-    return CitationFaithfulness(threshold=threshold)
+    return CitationFaithfulness(verbatim=verbatim)
 
 
 def local_embeddings(embedder):
@@ -185,16 +167,20 @@ def run_ragas(rows: list[dict], embedder, judge: dict | None = None) -> RagasRes
     names = [m.name for m in metrics]
 
     # CitationFaithfulness reads [n] against the passages in citation order, so it gets
-    # its own dataset. A "not covered" reply makes no statement to check: it counts
-    # against status accuracy, not faithfulness (NaN here).
-    faith = citation_faithfulness_metric()
-    cited = [i for i, r in enumerate(rows) if r.get("answered", True) and r["cited_contexts"]]
-    frame[faith.name] = math.nan
-    if cited:
+    # its own datasets: extractive answers must quote verbatim, generated ones are
+    # checked word by word. A "not covered" reply makes no statement to check: it
+    # counts against status accuracy, not faithfulness (NaN here).
+    faith_name = citation_faithfulness_metric().name
+    frame[faith_name] = math.nan
+    for verbatim in (True, False):
+        cited = [i for i, r in enumerate(rows) if r.get("answered", True) and r["cited_contexts"] and r.get("composer", "extractive").startswith("extractive") == verbatim]
+        if not cited:
+            continue
         faith_samples = [SingleTurnSample(user_input=rows[i]["user_input"], response=rows[i]["response"], retrieved_contexts=rows[i]["cited_contexts"]) for i in cited]
-        scored = _evaluate(dataset=EvaluationDataset(samples=faith_samples), metrics=[faith], llm=None, raise_exceptions=True, **run).to_pandas()
-        frame.loc[cited, faith.name] = scored[faith.name].to_numpy()
-    names.append(faith.name)
+        metric = citation_faithfulness_metric(verbatim)
+        scored = _evaluate(dataset=EvaluationDataset(samples=faith_samples), metrics=[metric], llm=None, raise_exceptions=True, **run).to_pandas()
+        frame.loc[cited, faith_name] = scored[faith_name].to_numpy()
+    names.append(faith_name)
 
     skipped, reason = list(JUDGE_METRICS), "no judge model configured (SIGNPOST_JUDGE_BASE_URL)"
     if judge:

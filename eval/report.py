@@ -6,6 +6,8 @@ import html
 from collections import defaultdict
 from pathlib import Path
 
+from eval.faithfulness import LIMITS as FAITHFULNESS_LIMITS
+
 
 def _bar_chart(path: Path, names: list[str], values: list[float], baseline: list[float | None], floors: list[float | None], title: str) -> None:
     # Imported here: only the report draws plots; Agg needs no display.
@@ -31,10 +33,16 @@ def _bar_chart(path: Path, names: list[str], values: list[float], baseline: list
     plt.close(fig)
 
 
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def write_report(summary: dict, out: Path, baseline: dict) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     metrics = summary["metrics"]
-    rules = summary["config"]["thresholds"]["metrics"]
+    rules = {n: r for split_rules in summary["config"]["thresholds"]["floors"].values() for n, r in split_rules.items()}
+    by_split = summary["by_split"]
+    baseline = baseline.get("all") or next(iter(baseline.values()), {})
     names = [n for n, v in metrics.items() if v is not None]
     _bar_chart(out / "metrics.png", names, [metrics[n] for n in names], [baseline.get(n) for n in names], [rules.get(n, {}).get("min") for n in names], "Metrics (all items)")
 
@@ -45,7 +53,7 @@ def write_report(summary: dict, out: Path, baseline: dict) -> Path:
     sec_status = [sum(i["status"] == i["expected_status"] for i in sections[s]) / len(sections[s]) for s in sec_names]
     _bar_chart(out / "sections.png", sec_names, sec_status, [None] * len(sec_names), [None] * len(sec_names), "Status accuracy by reference section")
 
-    retrieval = summary["retrieval"]["held_out"]
+    retrieval = summary["retrieval"].get("held_out") or next(iter(summary["retrieval"].values()))
     r_names = list(retrieval)
     _bar_chart(out / "retrieval.png", r_names, [retrieval[n]["mrr"] for n in r_names], [None] * len(r_names), [None] * len(r_names), "MRR on the held-out split, by retriever")
 
@@ -57,7 +65,7 @@ def write_report(summary: dict, out: Path, baseline: dict) -> Path:
     e = html.escape
     rows = "".join(
         f"<tr><td>{e(n)}</td><td>{'skipped' if v is None else f'{v:.3f}'}</td><td>{e(str(baseline.get(n, '')))}</td>"
-        f"<td>{e(str(summary['by_split']['tuning'].get(n)))[:5]}</td><td>{e(str(summary['by_split']['held_out'].get(n)))[:5]}</td></tr>"
+        f"<td>{e(str(by_split.get('tuning', {}).get(n)))[:5]}</td><td>{e(str(by_split.get('held_out', {}).get(n)))[:5]}</td></tr>"
         for n, v in metrics.items()
     )
     skipped = "".join(f"<li>{e(n)}: {e(r)}</li>" for n, r in summary["skipped"].items())
@@ -73,6 +81,24 @@ def write_report(summary: dict, out: Path, baseline: dict) -> Path:
         + "</section>"
         for i in worst
     )
+    triage = summary["triage"]
+    t_every, t_real = triage["metrics"], triage["real_only"]
+    t_rows = "".join(
+        f"<tr><td>{e(label)}</td>" + "".join(f"<td>{c[k]}</td>" for k in ("tp", "fn", "fp", "tn"))
+        + "".join(f"<td>{_fmt(m.get(label + '_' + k))}</td>" for m in (t_every, t_real) for k in ("recall", "precision"))
+        + "</tr>"
+        for label, c in triage["confusion"].items()
+    )
+    t_misses = "".join(
+        f"<tr><td>{e(m['id'])}</td><td>{e(m['origin'])}</td><td>{e(', '.join(m['expected']) or 'none')}</td><td>{e(', '.join(m['got']) or 'none')}</td><td>{e(m['text'][:300])}</td></tr>"
+        for m in triage["mistakes"][:60]
+    )
+    triage_html = f"""<h2>Safety triage (held-out split)</h2>
+<p>{t_every['n']} held-out messages ({t_real['n']} real, the rest typing variants of them), split from the training data by source.
+Emergency notice (immediate_danger or threat): recall {t_every['emergency_recall']:.3f}; on messages with no label (hard negatives) it fires for {t_every['hard_negative_emergency_rate']:.3f}.
+Seconds per message: {triage['seconds_per_message']:.4f}.</p>
+<table><tr><th>label</th><th>TP</th><th>FN</th><th>FP</th><th>TN</th><th>recall</th><th>precision</th><th>recall (real only)</th><th>precision (real only)</th></tr>{t_rows}</table>
+<h3>Mistakes (first 60)</h3><table><tr><th>id</th><th>origin</th><th>expected</th><th>got</th><th>message</th></tr>{t_misses}</table>"""
     gate = summary["gate"]
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signpost evaluation</title>
 <style>body{{font-family:Arial,sans-serif;max-width:1000px;margin:2rem auto;line-height:1.5}}table{{border-collapse:collapse}}td,th{{border:1px solid #b1b4b6;padding:4px 8px}}img{{max-width:100%}}</style></head><body>
@@ -80,11 +106,13 @@ def write_report(summary: dict, out: Path, baseline: dict) -> Path:
 <p>{summary['items']} golden items, created {e(summary['config']['created_at'])}. Gate: <b>{'PASSED' if gate['passed'] else 'FAILED'}</b></p>
 <ul>{''.join(f'<li>{e(f)}</li>' for f in gate['failures'])}</ul>
 <h2>Metrics</h2><table><tr><th>metric</th><th>all</th><th>baseline</th><th>tuning</th><th>held-out</th></tr>{rows}</table>
+<p>{e(FAITHFULNESS_LIMITS)}</p>
 <p>Skipped:</p><ul>{skipped or '<li>none</li>'}</ul>
 <img src="metrics.png" alt="Bar chart of each metric against its baseline and threshold">
 <h2>Retrieval</h2><table><tr><th>split</th><th>retriever</th><th>hit@1</th><th>hit@3</th><th>hit@5</th><th>recall@3</th><th>MRR</th></tr>{ret_rows}</table>
 <p>llamaindex_default uses llama-index's default chunking (about 1,000-token chunks), so one chunk holds several sections: it scores high on hit@k but its passages are too long to cite.</p>
 <img src="retrieval.png" alt="MRR by retriever on the held-out split">
+{triage_html}
 <h2>By section</h2><img src="sections.png" alt="Status accuracy by section">
 <h2>Worst items</h2>{worst_html}
 </body></html>"""

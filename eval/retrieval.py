@@ -9,9 +9,10 @@ chunking are scored on the same footing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
+from app.conversation import retrieval_query, trim_history
 from eval.golden import GoldenItem
 from index.retriever import HybridRetriever
 
@@ -51,7 +52,7 @@ def score_retriever(name: str, search: Callable[[str], list[str]], items: list[G
     rr = 0.0
     for item in items:
         refs = [chunk_text[c] for c in item.reference_chunk_ids if c in chunk_text]
-        query = " ".join([*item.history[-1:], item.question]) if item.history else item.question
+        query = retrieval_query(item.question, trim_history(item.history))
         ranked = search(query)
         first = next((rank for rank, text in enumerate(ranked, 1) if any(_relevant(text, r) for r in refs)), None)
         rr += 1.0 / first if first else 0.0

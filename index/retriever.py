@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ingest.errors import IndexUnavailable
-from ingest.model import Chunk
 from index.embedder import Embedder
 from index.store import ChunkStore, Manifest
 from index.types import Passage, RetrievalResult
+from ingest.errors import IndexUnavailable
+from ingest.model import Chunk
 
 _MANIFEST_CHECK_SECONDS = 2.0
 
@@ -59,7 +59,7 @@ class HybridRetriever:
         self._ensure_current()
         return list(self._chunks.values())
 
-    def load(self) -> "HybridRetriever":
+    def load(self) -> HybridRetriever:
         manifest = self.store.read_manifest()
         if manifest is None:
             raise IndexUnavailable(f"There is no index in {self.store.where} yet. Run `signpost ingest` first.")
@@ -75,7 +75,7 @@ class HybridRetriever:
             self._checked_at = time.monotonic()
         return self
 
-    def with_weights(self, **changes) -> "HybridRetriever":
+    def with_weights(self, **changes) -> HybridRetriever:
         """A retriever with some weights changed, sharing this one's loaded index."""
         self._ensure_current()
         variant = HybridRetriever(self.store, self.embedder, replace(self.weights, **changes))

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class Manifest:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "Manifest":
+    def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
@@ -238,7 +239,7 @@ class ChunkStore:
             total = collection.count()
             for offset in range(0, total, _BATCH):
                 got = collection.get(where={"view": VIEWS[0]}, include=["documents", "metadatas"], limit=_BATCH, offset=offset)
-                out.extend(_to_chunk(m["chunk_id"], d, m) for d, m in zip(got["documents"], got["metadatas"]))
+                out.extend(_to_chunk(m["chunk_id"], d, m) for d, m in zip(got["documents"], got["metadatas"], strict=True))
         out.sort(key=lambda c: (c.doc_id, c.position))
         return out
 
@@ -253,7 +254,7 @@ class ChunkStore:
         with self._guard("search the index"):
             got = collection.query(query_embeddings=[vector], n_results=max(1, k * len(VIEWS)), include=["distances", "metadatas"])
         best: dict[str, float] = {}
-        for meta, dist in zip(got["metadatas"][0], got["distances"][0]):
+        for meta, dist in zip(got["metadatas"][0], got["distances"][0], strict=True):
             cid = meta["chunk_id"]
             best[cid] = max(best.get(cid, -1.0), 1.0 - float(dist))
         return sorted(best.items(), key=lambda kv: -kv[1])[:k]

@@ -271,7 +271,7 @@ def _parse_pdf(path: Path, raw: bytes) -> tuple[dict, list[Block]]:
         reader = PdfReader(io.BytesIO(raw), strict=False)
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata or {}
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError):
         raise CorpusError(str(path), "not a readable PDF (damaged, or not a PDF)") from None
     meta = {"title": info.get("/Title")} if info.get("/Title") else {}
     # Page breaks are paragraph breaks; lines inside a paragraph are wrapped text.

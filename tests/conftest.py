@@ -17,7 +17,7 @@ from app.offline import apply_offline_env
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-SEED = ROOT.parent / "shared" / "seeds" / "stalking-and-harassment-guidance.txt"
+SEED = ROOT / "tests" / "fixtures" / "stalking-and-harassment-guidance.txt"  # vendored copy of the supplied seed
 
 apply_offline_env()
 
@@ -123,20 +123,19 @@ def chroma_server(tmp_path_factory):
         pytest.fail("the `chroma` command (from the chromadb package) is not installed")
     port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
-    log = open(data / "server.log", "wb")
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    proc = subprocess.Popen([exe, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/api/v2/heartbeat", proc=proc)
-        yield url
-    finally:
-        proc.terminate()
+    with open(data / "server.log", "wb") as log:
+        proc = subprocess.Popen([exe, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            wait_for_http(f"{url}/api/v2/heartbeat", proc=proc)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -12,21 +12,12 @@ import json
 import re
 import typing as t
 
-import re
-import threading
-import time
-import typing as t
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 _DEC = json.JSONDecoder()
 _TOK = re.compile(r"[a-z0-9]+")
 _SENT = re.compile(r"(?<=[.!?])\s+|\n+")
 _CITE = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 _STOP = frozenset(
-    "a an the and or but if of to in on at by for with from as is are was were be been it its "
-    "this that these those you your i we they their he she his her them can could may might "
-    "must should would will do does did not no so than then there what which who how when "
-    "where why also any all some such into about".split()
+    ["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "you", "your", "i", "we", "they", "their", "he", "she", "his", "her", "them", "can", "could", "may", "might", "must", "should", "would", "will", "do", "does", "did", "not", "no", "so", "than", "then", "there", "what", "which", "who", "how", "when", "where", "why", "also", "any", "all", "some", "such", "into", "about"]
 )
 _HEDGES = ("i don't know", "i do not know", "i'm not sure", "i am not sure", "cannot answer",
            "can't answer", "no information", "not able to answer", "unable to answer")
@@ -47,7 +38,7 @@ def _decode_after(text: str, marker: str, last: bool = False) -> t.Any:
         return None
 
 
-def parse_ragas_prompt(prompt: str) -> tuple[t.Optional[dict], t.Optional[dict]]:
+def parse_ragas_prompt(prompt: str) -> tuple[dict | None, dict | None]:
     """-> (output JSON schema, input object) or (None, None) if not a ragas PydanticPrompt."""
     schema = _decode_after(prompt, "as specified in JSON Schema:")
     data = _decode_after(prompt, "Now perform the same with the following input", last=True)
@@ -99,7 +90,7 @@ class _Ctx:
             (v for v in self.data.values()
              if isinstance(v, list) and v and all(isinstance(x, str) for x in v)), None)
 
-    def verdict(self, item: t.Optional[str]) -> int:
+    def verdict(self, item: str | None) -> int:
         if self.context is None:
             return 1
         if item is None:  # whole-answer verdict (e.g. context precision): either direction
@@ -121,7 +112,7 @@ def _resolve(schema: dict, root: dict) -> dict:
     return schema
 
 
-def synthesize(schema: dict, root: dict, ctx: _Ctx, name: str = "", item: t.Optional[str] = None) -> t.Any:
+def synthesize(schema: dict, root: dict, ctx: _Ctx, name: str = "", item: str | None = None) -> t.Any:
     schema = _resolve(schema, root)
     if "enum" in schema:
         return schema["enum"][0]

@@ -31,6 +31,22 @@ def test_ingest_then_search_json_contract(tmp_path):
     assert {"chunk_id", "doc", "section", "text", "score"} <= set(results[0])
     assert results[0]["section"] == "Emergency Protection and Immediate Safety Measures"
 
+    batch = tmp_path / "questions.jsonl"
+    batch.write_text(
+        '{"question": "can I apply without the other person knowing"}\n'
+        "\n"
+        "what is a stalking protection order\n"
+        '{"question": "and how long does it last?", "history": ["what is a stalking protection order"]}\n',
+        encoding="utf-8",
+    )
+    many = run_cli("search", "--batch", str(batch), "--k", "2", "--json")
+    assert many.returncode == 0, many.stderr
+    lines = [json.loads(ln) for ln in many.stdout.splitlines()]
+    assert [ln["line"] for ln in lines] == [1, 3, 4]
+    assert all(len(ln["passages"]) == 2 for ln in lines)
+    assert lines[0]["passages"][0]["chunk_id"] == results[0]["chunk_id"]  # same ranking as a single search
+    assert {"chunk_id", "section", "score", "text"} <= set(lines[1]["passages"][0])
+
 
 def test_corrupt_file_gives_one_line_error_and_search_keeps_old_results(tmp_path):
     folder = tmp_path / "corpus"
@@ -74,3 +90,30 @@ def test_chroma_server_down_is_one_clear_line():
     assert result.stderr.startswith(f"signpost: Cannot open the Chroma server at {url}")
     assert result.stderr.strip().endswith("Is it running?")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_setting_is_one_line_naming_the_variable_and_exit_2():
+    result = run_cli("search", "foo", env={"SIGNPOST_TOP_K": "x"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("signpost: SIGNPOST_TOP_K: ")
+    assert "Traceback" not in result.stderr and "pydantic" not in result.stderr
+
+
+def test_malformed_batch_file_is_one_line_with_its_line_number(tmp_path):
+    batch = tmp_path / "bad.jsonl"
+    batch.write_text('{"question": "fine"}\n{"question": \n', encoding="utf-8")
+    result = run_cli("search", "--batch", str(batch))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"signpost: {batch}:2: not valid JSON"]
+
+
+@pytest.mark.server
+def test_with_chroma_down_a_danger_message_still_gets_its_emergency_notice_first():
+    from tests.conftest import free_port
+
+    result = run_cli("ask", "--json", "he's got a knife and he's kicking the door in", env={"SIGNPOST_CHROMA_URL": f"http://127.0.0.1:{free_port()}"})
+    body = json.loads(result.stdout)
+    assert body["status"] == "error" and body["reason"] == "unavailable"
+    assert (body["notices"][0]["kind"], body["notices"][0]["source"]) == ("emergency", "triage")
+    assert "999" in [i["number"] for i in body["notices"][0]["items"]]

@@ -80,10 +80,23 @@ def test_ordinary_legal_questions_get_no_emergency_notice(pipeline, question):
 
 
 def test_child_at_risk_gets_childline_and_nspcc(pipeline):
+    # A threat to hurt a child is a threat (999 first) and a child at risk (P6 labels).
     answer = pipeline.ask("my ex said he will take my son and hurt him")
-    assert [n.kind for n in answer.notices if n.kind != "signpost"] == ["child_safety"]
-    assert [i["number"] for i in answer.notices[0].items] == ["0800 1111", "0808 800 5000"]
-    assert "call 999" in answer.notices[0].text
+    assert [n.kind for n in answer.notices if n.kind != "signpost"] == ["emergency", "child_safety"]
+    child = answer.notices[1]
+    assert [i["number"] for i in child.items] == ["0800 1111", "0808 800 5000"]
+    assert "call 999" in child.text and child.source == "triage"
+
+
+def test_child_writing_about_themselves_gets_childline_without_a_threat(pipeline):
+    answer = pipeline.ask("im 12 and my mums boyfriend keeps touching me when shes out")
+    assert "child_safety" in [n.kind for n in answer.notices]
+
+
+def test_thoughts_of_suicide_get_samaritans(pipeline):
+    answer = pipeline.ask("i cant take any more of his messages, i just want to die")
+    crisis = [n for n in answer.notices if n.kind == "crisis"]
+    assert crisis and crisis[0].items[0]["number"] == "116 123" and crisis[0].source == "triage"
 
 
 def test_child_in_immediate_danger_gets_emergency_then_child_notice(pipeline):
@@ -172,28 +185,31 @@ def test_timings_are_reported_per_stage(pipeline):
     assert {"guard_ms", "triage_ms", "retrieve_ms", "compose_ms", "verify_ms", "total_ms"} <= set(answer.timings_ms)
 
 
-def test_index_unavailable_is_an_error_status_with_disclaimer_and_999(embedder):
+@pytest.fixture(scope="module")
+def down_pipeline(embedder):
+    """The production pipeline over a Chroma server that is not there."""
     from app.services import Services
     from app.settings import Settings
     from tests.conftest import free_port
 
     services = Services(Settings(chroma_url=f"http://127.0.0.1:{free_port()}"))
     services.embedder = embedder
-    from app.pipeline import Pipeline, RetrieveStage, GuardStage
-    from app.signposts import Signposts
+    return services.pipeline  # builds without opening the index
 
-    class DownRetriever:
-        embedder = services.embedder
 
-        def retrieve(self, *a, **k):
-            return services.retriever.retrieve(*a, **k)  # raises IndexUnavailable
-
-    pipe = Pipeline([GuardStage(QuestionGuard(1000), 3), RetrieveStage(DownRetriever())], Signposts.load(services.settings.signposts_file))
-    answer = pipe.ask("Can I get a restraining order?")
+def test_index_unavailable_is_an_error_status_with_disclaimer_and_999(down_pipeline):
+    answer = down_pipeline.ask("Can I get a restraining order?")
     assert answer.status is Status.ERROR and answer.reason == "unavailable"
     assert answer.answer == messages.UNAVAILABLE
-    assert answer.notices[0].text == messages.DANGER_LINE
+    assert answer.notices[0].text == messages.DANGER_LINE and answer.notices[0].source == "fixed"
     assert answer.disclaimer == messages.DISCLAIMER
+
+
+def test_triage_notices_come_while_the_index_is_down(down_pipeline):
+    answer = down_pipeline.ask("he's got a knife and he's kicking the door in")
+    assert answer.status is Status.ERROR
+    assert [(n.kind, n.source) for n in answer.notices][:1] == [("emergency", "triage")]
+    assert "999" in {i["number"] for i in answer.notices[0].items}
 
 
 def test_sentence_splitter_keeps_abbreviations_and_numbers_together():
@@ -202,3 +218,9 @@ def test_sentence_splitter_keeps_abbreviations_and_numbers_together():
         "For non-emergencies, use 101.",
         "The Act (1997) applies.",
     ]
+
+
+def test_danger_the_guidance_does_not_cover_is_not_covered_with_its_notice_first(pipeline):
+    answer = pipeline.ask("im in scotland and hes outside my door with a knife right now")
+    assert answer.status is Status.NOT_COVERED and answer.reason == "jurisdiction"
+    assert (answer.notices[0].kind, answer.notices[0].source) == ("emergency", "triage")

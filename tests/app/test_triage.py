@@ -1,11 +1,18 @@
+"""SafetyTriage: the learned head over real MiniLM vectors, its rules, its failure modes."""
+
+import json
+
+import numpy as np
 import pytest
 
-from app.triage import SafetyTriage, normalise_message
+from app.triage import HEAD_FILE, HEADS, LABELS, SafetyTriage, TriageHead, normalise_message, segments
+from ingest.errors import ConfigError
+from tests.conftest import run_cli
 
 
 @pytest.fixture(scope="module")
-def triage():
-    return SafetyTriage()
+def triage(embedder):
+    return SafetyTriage.load(embedder)
 
 
 def test_apostrophes_are_restored_for_matching_only():
@@ -13,23 +20,118 @@ def test_apostrophes_are_restored_for_matching_only():
     assert normalise_message("Help\u2019s here; the shed is old") == "Help's here; the shed is old"
 
 
-@pytest.mark.parametrize(
-    "message",
-    ["hes outside my house right now", "im terrified hes still behind me now", "someones in my garden and im on my own", "he said hes going to kill me"],
-)
-def test_messages_typed_without_apostrophes_are_danger(triage, message):
-    assert triage.assess(message).danger
+def test_segments_split_sentences_and_window_long_unpunctuated_runs():
+    assert segments("He is outside. I am scared!\nWhat do I do?") == ["He is outside.", "I am scared!", "What do I do?"]
+    assert segments("one short line") == []
+    long = " ".join(f"w{i}" for i in range(75))
+    windows = segments(long)
+    assert windows[0].split()[0] == "w0" and windows[1].split()[0] == "w10"
+    assert all(len(w.split()) <= 20 for w in windows) and windows[-1].split()[-1] == "w74"
+    assert len(segments(". ".join(["a b c d"] * 100))) == 16  # bounded work on a hostile message
 
 
-@pytest.mark.parametrize(
-    "message",
-    ["what counts as a threat if hes my ex?", "im asking for a friend: is following someone a crime?", "Can u get an injunction against a neighbour?"],
-)
-def test_ordinary_questions_typed_the_same_way_are_not_danger(triage, message):
-    assert not triage.assess(message).danger
+# The issue's acceptance messages. None of them is in the training data
+# (tests/app/test_triage.py::test_acceptance_messages_are_not_training_data).
+ACCEPTANCE = {
+    "he's got a knife and he's kicking the door in": {"emergency"},
+    "my stepdad hits me when mum's at work im 13": {"child_at_risk"},
+    "i cant do this anymore i want to end it all": {"self_harm"},
+    "What counts as a threat to kill?": set(),
+}
 
 
-def test_out_of_area_and_jurisdiction_are_detected(triage):
+@pytest.mark.parametrize(("message", "required"), ACCEPTANCE.items())
+def test_acceptance_messages_get_their_notices(triage, message, required):
+    result = triage.assess(message)
+    got = ({"emergency"} if result.emergency else set()) | (result.labels - {"immediate_danger", "threat"})
+    assert required <= got, result.scores
+    if not required:
+        assert got == set(), result.scores
+
+
+def test_acceptance_messages_are_not_training_data():
+    from eval.triage_data import load_messages
+
+    texts = {" ".join(i.text.lower().split()) for i in load_messages()}
+    assert not any(" ".join(m.lower().split()) in texts for m in ACCEPTANCE)
+
+
+def test_the_danger_in_one_sentence_of_a_long_story_is_found(triage):
+    story = (
+        "We were together for six years and split up in the spring. I moved into a flat with my two kids "
+        "and we have been trying to sort out contact through a mediator. Most weeks it is fine. "
+        "He has just texted me saying he will burn the flat down with us inside tonight. "
+        "I have a meeting with the mediator next month about the holidays."
+    )
+    assert triage.assess(story).emergency
+    calm = story.replace("He has just texted me saying he will burn the flat down with us inside tonight. ", "")
+    assert not triage.assess(calm).emergency
+
+
+def test_message_vector_is_the_embedding_of_the_whole_message(triage, embedder):
+    result = triage.assess("Can I get a restraining order?")
+    assert np.allclose(result.message_vector, embedder.embed_one("Can I get a restraining order?"), atol=1e-5)
+
+
+def test_scope_rules_still_detect_other_law_and_places(triage):
     assert triage.assess("my landlord is evicting me").out_of_area == ["tenancy and housing disputes"]
     assert not triage.assess("my landlord is evicting me").in_scope
     assert triage.assess("Can I get an SPO in Scotland?").other_jurisdiction
+
+
+def test_a_missing_head_fails_loudly_and_never_falls_back_to_rules(tmp_path, embedder):
+    with pytest.raises(ConfigError, match="is missing. Build it with `make triage-model`"):
+        SafetyTriage.load(embedder, tmp_path / "nothing.json")
+
+
+def test_a_head_trained_on_another_embedding_model_is_refused(tmp_path, embedder):
+    data = json.loads(HEAD_FILE.read_text(encoding="utf-8"))
+    data["embedding_model"] = "some-other-model==1.0"
+    path = tmp_path / "head.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match="was trained on some-other-model==1.0"):
+        TriageHead.load(path, embedder.model_id)
+
+
+def test_committed_head_matches_the_embedding_model_and_labels(embedder):
+    head = TriageHead.load(HEAD_FILE, embedder.model_id)
+    assert head.labels == HEADS and head.labels[: len(LABELS)] == LABELS
+    assert head.weights.shape == (len(HEADS), embedder.dimension + len(head.lexical.vocabulary))
+    assert all(0.0 < t < 1.0 for t in head.thresholds)
+
+
+def test_cli_stops_with_one_line_when_the_head_is_missing(tmp_path):
+    result = run_cli("ask", "hello", env={"SIGNPOST_TRIAGE_MODEL_FILE": str(tmp_path / "gone.json")})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("signpost: The safety triage model") and "make triage-model" in lines[0]
+
+
+def test_triage_data_is_split_by_source_with_enough_real_messages():
+    from eval.triage_data import load_messages
+
+    items = load_messages()
+    assert len(items) >= 600
+    real = [i for i in items if i.origin == "real"]
+    assert len(real) >= 150 and all(i.source.startswith("http") for i in real)
+    sides = {}
+    for i in items:
+        sides.setdefault(i.group, set()).add(i.split)
+    assert all(len(s) == 1 for s in sides.values()), "a source group sits on both sides"
+    assert {i.split for i in items if i.origin == "team"} == {"train"}
+    held = [i for i in items if i.split == "held_out"]
+    for label in LABELS:
+        assert sum(label in i.labels for i in held) >= 30, label
+
+
+@pytest.mark.slow
+def test_make_triage_model_rebuilds_the_committed_head(embedder):
+    from eval.triage_train import train
+
+    rebuilt = train(embedder)
+    committed = json.loads(HEAD_FILE.read_text(encoding="utf-8"))
+    assert rebuilt["training_data_sha256"] == committed["training_data_sha256"]
+    assert rebuilt["lexical"]["terms"] == committed["lexical"]["terms"]
+    for head, data in committed["heads"].items():
+        assert rebuilt["heads"][head]["threshold"] == pytest.approx(data["threshold"], abs=1e-3)
+        assert np.allclose(rebuilt["heads"][head]["weights"], data["weights"], atol=1e-3)

@@ -1,8 +1,8 @@
 """The quality gate: the offline RAGAS suite over the whole golden set must pass,
 and deliberately broken pipelines must fail it."""
 
+import math
 import random
-from dataclasses import replace
 
 import pytest
 
@@ -28,7 +28,7 @@ def healthy(services, pipeline, golden):
 
 
 def test_offline_suite_passes_the_gate(healthy):
-    failures = check_gate(healthy["metrics"], load_thresholds(), load_baseline())
+    failures = check_gate(healthy["by_split"], load_thresholds(), load_baseline())
     assert failures == []
     assert healthy["skipped"] == {m: "no judge model configured (SIGNPOST_JUDGE_BASE_URL)" for m in JUDGE_METRICS}
 
@@ -55,10 +55,11 @@ class RandomRetriever:
 def test_gate_fails_when_retrieval_returns_random_passages(services, pipeline, golden):
     from app.pipeline import RetrieveStage
 
-    stages = [RetrieveStage(RandomRetriever(services.retriever)) if isinstance(s, RetrieveStage) else s for s in pipeline.stages]
+    broken_retriever = RandomRetriever(services.retriever)
+    stages = [RetrieveStage(lambda: broken_retriever) if isinstance(s, RetrieveStage) else s for s in pipeline.stages]
     broken = Pipeline(stages, pipeline.signposts)
     result = evaluate_pipeline(services, golden, pipeline=broken)
-    failures = check_gate(result["metrics"], load_thresholds(), load_baseline())
+    failures = check_gate(result["by_split"], load_thresholds(), load_baseline())
     assert any(f.startswith("id_based_context_recall") for f in failures)
     assert any(f.startswith("semantic_similarity") or f.startswith("status_accuracy") for f in failures)
 
@@ -85,16 +86,74 @@ def test_gate_fails_when_verifier_is_off_and_composer_invents(services, pipeline
         stages.append(ComposeStage(InventingComposer(s.composer)) if isinstance(s, ComposeStage) else s)
     broken = Pipeline(stages, pipeline.signposts)
     result = evaluate_pipeline(services, golden, pipeline=broken)
-    failures = check_gate(result["metrics"], load_thresholds(), load_baseline())
+    failures = check_gate(result["by_split"], load_thresholds(), load_baseline())
     assert any(f.startswith("citation_faithfulness") for f in failures)
 
 
-def test_citation_faithfulness_metric_counts_supported_statements():
-    metric = citation_faithfulness_metric()
-    contexts = ["Call 999 if you are in immediate danger.", "The police can apply for a Stalking Protection Order."]
-    assert metric.score_text("Call 999 if you are in immediate danger. [1] The police can apply for a Stalking Protection Order. [2]", contexts) == 1.0
-    assert metric.score_text("Call 999 if you are in immediate danger. [2] The police can apply for an order. [2]", contexts) == 0.5
+def test_citation_faithfulness_is_verbatim_for_extractive_answers():
+    metric = citation_faithfulness_metric(verbatim=True)
+    contexts = ["Call 999 if you are in immediate danger.", "The police can apply for a Stalking Protection Order on your behalf."]
+    assert metric.score_text("Call 999 if you are in immediate danger. [1] The police can apply for a Stalking Protection Order on your behalf. [2]", contexts) == 1.0
+    # the production verifier's word overlap would pass a shortened or reworded sentence; this does not
+    assert metric.score_text("Call 999 if you are in immediate danger. [1] The police can apply for an order. [2]", contexts) == 0.5
+    assert metric.score_text("Call 999 if you are in immediate danger. [2]", contexts) == 0.0  # wrong citation
     assert metric.score_text("Call 112 if you are in immediate danger. [1] Uncited claim here.", contexts) == 0.0
+
+
+def test_citation_faithfulness_checks_words_numbers_and_negation_for_generated_answers():
+    metric = citation_faithfulness_metric(verbatim=False)
+    contexts = ["If you are in immediate danger, call 999 and ask for the police.", "You can apply for a non-molestation order without notifying the other party."]
+    assert metric.score_text("Call 999 and ask for the police if you are in danger. [1]", contexts) == 1.0
+    assert metric.score_text("You should not call 999 if you are in danger. [1]", contexts) == 0.0  # added negation
+    assert metric.score_text("Call 101 if you are in danger. [1]", contexts) == 0.0  # changed number
+    assert metric.score_text("You can apply for an order without telling a judge. [2]", contexts) == 0.0  # word not in passage
+    assert math.isnan(metric.score_text("", contexts))
+
+
+@pytest.fixture
+def thresholds():
+    return {"margin": 0.05, "floors": {"all": {"status_accuracy": {"min": 0.5}, "false_alarms": {"max": 0.2}}}}
+
+
+BASE = {"all": {"status_accuracy": 0.84, "false_alarms": 0.05}, "held_out": {"status_accuracy": 0.80, "false_alarms": 0.05}}
+
+
+def test_gate_fails_a_drop_larger_than_the_margin_in_any_split(thresholds):
+    run = {"all": {"status_accuracy": 0.83, "false_alarms": 0.05}, "held_out": {"status_accuracy": 0.70, "false_alarms": 0.05}}
+    assert check_gate(run, thresholds, BASE) == ["status_accuracy (held_out): 0.700 dropped more than 0.05 from the baseline 0.800"]
+
+
+def test_gate_passes_a_rise_and_a_drop_within_the_margin(thresholds):
+    run = {"all": {"status_accuracy": 0.99, "false_alarms": 0.0}, "held_out": {"status_accuracy": 0.76, "false_alarms": 0.09}}
+    assert check_gate(run, thresholds, BASE) == []
+
+
+def test_gate_fails_a_rise_in_a_lower_is_better_metric(thresholds):
+    run = {"all": {"status_accuracy": 0.84, "false_alarms": 0.15}}
+    assert check_gate(run, thresholds, BASE) == ["false_alarms (all): 0.150 dropped more than 0.05 from the baseline 0.050"]
+
+
+def test_gate_reports_a_metric_or_split_missing_from_the_baseline(thresholds):
+    run = {"all": {"status_accuracy": 0.84, "false_alarms": 0.05}, "tuning": {"status_accuracy": 0.9}}
+    failures = check_gate(run, thresholds, {"all": {"status_accuracy": 0.84}})
+    assert failures == [
+        "false_alarms (all): not in the baseline; rerun `signpost eval --write-baseline` and review the diff",
+        "status_accuracy (tuning): not in the baseline; rerun `signpost eval --write-baseline` and review the diff",
+    ]
+
+
+def test_gate_floors_hold_whatever_the_baseline(thresholds):
+    run = {"all": {"status_accuracy": 0.4, "false_alarms": 0.3}}
+    failures = check_gate(run, thresholds, {"all": {"status_accuracy": 0.42, "false_alarms": 0.29}})
+    assert failures == ["status_accuracy (all): 0.400 is below the threshold 0.5", "false_alarms (all): 0.300 is above the threshold 0.2"]
+    assert check_gate({"all": {"status_accuracy": 0.9}}, thresholds, BASE) == ["false_alarms (all): not computed"]
+
+
+def test_committed_baseline_covers_every_gated_metric_in_every_split():
+    baseline, thresholds = load_baseline(), load_thresholds()
+    assert set(baseline) >= {"all", "tuning", "held_out"}
+    for split, rules in thresholds["floors"].items():
+        assert set(rules) <= set(baseline[split]), split
 
 
 def test_llm_metrics_run_through_ragas_with_a_standin_judge(services, pipeline, golden):

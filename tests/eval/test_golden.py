@@ -3,7 +3,10 @@
 import subprocess
 import sys
 
+import pytest
+
 from eval.golden import load_golden
+from ingest.errors import ConfigError
 from tests.conftest import ROOT
 
 
@@ -16,3 +19,20 @@ def test_splits_are_disjoint_and_cover_every_item():
     tuning, held_out, every = load_golden(split="tuning"), load_golden(split="held_out"), load_golden()
     assert {i.id for i in tuning}.isdisjoint({i.id for i in held_out})
     assert len(tuning) + len(held_out) == len(every) == 121
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": "x1", "split": "tuning"', "not valid JSON"),
+        ('["a list"]', "expected a JSON object"),
+        ('{"id": "x1", "split": "tuning", "kind": "direct", "question": "q?", "reference": "r"}', "missing or not text: expected_status"),
+        ('{"id": "x1", "split": "train", "kind": "direct", "question": "q?", "reference": "r", "expected_status": "answered"}', "split must be one of tuning, held_out"),
+    ],
+)
+def test_malformed_golden_file_is_a_one_line_config_error(tmp_path, line, message):
+    path = tmp_path / "golden.jsonl"
+    path.write_text('{"id": "x0", "split": "tuning", "kind": "direct", "question": "q?", "reference": "r", "expected_status": "answered"}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_golden(path)
+    assert str(err.value) == f"{path}:2: {message}"

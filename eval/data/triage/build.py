@@ -1,0 +1,193 @@
+"""Build messages.jsonl, the triage data set, from the collected real messages.
+
+    python eval/data/triage/build.py        # deterministic: same inputs, same file
+
+Inputs (each line one message with its source; see README.md):
+  collected/*.jsonl      real messages found with the search tool, labelled by their collectors
+  review.jsonl           a label audit against one written guideline (README.md), done
+                         without seeing any model output; its labels replace the collectors'
+  team_negatives.jsonl   hard negatives we wrote ourselves (train split only)
+
+Output: messages.jsonl with a `split` per message. The split is decided per source
+group (a page, merged with any page that shares a message text), by a hash of the
+group's key, so variants of one message, and messages of one page, never sit on both
+sides, and adding data never moves an existing group. Variants only change how a
+message is typed (case, apostrophes, text-speak, typos, UK words, a quoted text, a
+longer story around it); each keeps its original's labels, source and split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from urllib.parse import urlparse
+
+HERE = Path(__file__).resolve().parent
+LABELS = ("immediate_danger", "threat", "child_at_risk", "self_harm")
+HELD_OUT_PERCENT = 40
+
+_UK = [
+    (r"\b911\b", "999"), (r"\bmom\b", "mum"), (r"\bmoms\b", "mums"), (r"\bmommy\b", "mummy"), (r"\bmama\b", "mum"),
+    (r"\bapartment\b", "flat"), (r"\bcell ?phone\b", "mobile"), (r"\bcops\b", "police"), (r"\bcop\b", "police officer"),
+    (r"\bcolor\b", "colour"), (r"\bneighbor", "neighbour"), (r"\bgotten\b", "got"),
+]
+_TEXTSPEAK = [
+    (r"\byou\b", "u"), (r"\byour\b", "ur"), (r"\byou're\b", "ur"), (r"\bare\b", "r"), (r"\bbecause\b", "cos"),
+    (r"\bplease\b", "pls"), (r"\btonight\b", "2nite"), (r"\bpeople\b", "ppl"), (r"\bwith\b", "w"), (r"\bthough\b", "tho"),
+    (r"\bdon't\b", "dont"), (r"\bi'm\b", "im"), (r"\bcan't\b", "cant"), (r"\bwhat\b", "wat"), (r"\bbefore\b", "b4"),
+]
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def _sub_all(text: str, table) -> str:
+    for pattern, repl in table:
+        text = re.sub(pattern, repl, text, flags=re.IGNORECASE)
+    return text
+
+
+def uk_words(text: str) -> str:
+    return _sub_all(text, _UK)
+
+
+def plain_lower(text: str, rng: random.Random) -> str:
+    text = text.translate(_QUOTES).lower().replace("'", "")
+    return re.sub(r"[.!?]+\s*$", "", text)
+
+
+def textspeak(text: str, rng: random.Random) -> str:
+    text = _sub_all(text.translate(_QUOTES).lower(), _TEXTSPEAK)
+    return re.sub(r"[,;]", "", text).replace("'", "")
+
+
+def typos(text: str, rng: random.Random) -> str:
+    words = text.split()
+    candidates = [i for i, w in enumerate(words) if len(w) > 4 and w.isalpha()]
+    for i in rng.sample(candidates, min(2, len(candidates))):
+        w = words[i]
+        j = rng.randrange(1, len(w) - 2)
+        words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2 :] if rng.random() < 0.6 else w[:j] + w[j + 1 :]
+    return " ".join(words).lower() if rng.random() < 0.5 else " ".join(words)
+
+
+STYLES = {"lower_no_apostrophes": plain_lower, "textspeak": textspeak, "typos": typos}
+_QUOTE_FRAMES = [
+    'he just sent me this: "{t}" what do i do',
+    'got a text from my ex saying "{t}"',
+    "this was left on my car: {t}",
+    'voicemail from him tonight - "{t}" - im shaking',
+]
+
+
+def _key(url: str) -> str:
+    parsed = urlparse(url)
+    return (parsed.netloc.removeprefix("www.") + parsed.path).rstrip("/").lower() or url
+
+
+def _stable_percent(key: str) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 100
+
+
+def _groups(items: list[dict]) -> dict[str, str]:
+    """item id -> group key: a page, merged with pages that share a message text."""
+    parent: dict[str, str] = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    by_text: dict[str, str] = {}
+    for item in items:
+        page = _key(item["source"])
+        find(page)
+        norm = " ".join(item["text"].lower().split())
+        if norm in by_text:
+            a, b = sorted((find(page), find(by_text[norm])))
+            parent[b] = a
+        else:
+            by_text[norm] = page
+    return {item["id"]: find(_key(item["source"])) for item in items}
+
+
+# Filler for "long story" variants must be plainly ordinary, whatever its message's label.
+_ALARMING = re.compile(r"kill|knife|gun|hit|threat|hurt|die|dead|suicid|stab|attack|rape|abus|beat|chok|strangl|weapon|police|999|911|blood|fear|scared|afraid", re.I)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if len(s.split()) >= 4]
+
+
+def build() -> list[dict]:
+    real, seen = [], set()
+    for path in sorted((HERE / "collected").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            norm = " ".join(item["text"].lower().split())
+            if norm in seen:
+                continue  # the same quote found twice: keep the first
+            seen.add(norm)
+            real.append({**item, "origin": "real"})
+    review = {}
+    if (HERE / "review.jsonl").exists():
+        review = {r["id"]: r["labels"] for r in map(json.loads, (HERE / "review.jsonl").read_text(encoding="utf-8").splitlines()) if r}
+    for item in real:
+        if item["id"] in review:
+            item["labels"] = review[item["id"]]
+    team = [{**json.loads(line), "origin": "team"} for line in (HERE / "team_negatives.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    group = _groups(real)
+    for item in real:
+        item["group"] = group[item["id"]]
+        item["split"] = "held_out" if _stable_percent(item["group"]) < HELD_OUT_PERCENT else "train"
+    for item in team:
+        item["group"], item["split"] = "signpost-team", "train"
+
+    variants = []
+    negatives_by_split = defaultdict(list)
+    for item in real:
+        if not item["labels"]:
+            negatives_by_split[item["split"]].extend(s for s in _sentences(item["text"]) if not _ALARMING.search(s))
+    for item in real:
+        rng = random.Random(item["id"])
+        base = {k: item[k] for k in ("labels", "source", "source_title", "source_kind", "speaker", "group", "split")}
+        style = sorted(STYLES)[_stable_percent(item["id"]) % len(STYLES)]
+        variants.append({**base, "id": f"{item['id']}-v1", "text": STYLES[style](uk_words(item["text"]), rng), "origin": "variant", "variant_of": item["id"], "style": style})
+        if item["speaker"] == "perpetrator" and "threat" in item["labels"] and len(item["text"]) < 300:
+            frame = _QUOTE_FRAMES[_stable_percent(item["id"] + "q") % len(_QUOTE_FRAMES)]
+            variants.append({**base, "id": f"{item['id']}-v2", "text": frame.format(t=item["text"].strip()), "origin": "variant", "variant_of": item["id"], "style": "quoted"})
+        elif item["labels"] and len(item["text"]) < 300:
+            # a longer story with one dangerous part: ordinary sentences from the same split first
+            pool = negatives_by_split[item["split"]]
+            story = " ".join(rng.sample(pool, min(3, len(pool))))
+            text = f"{story} {item['text'].strip()}"[:600]
+            variants.append({**base, "id": f"{item['id']}-v2", "text": text, "origin": "variant", "variant_of": item["id"], "style": "long_story"})
+
+    out = []
+    for item in real + team + variants:
+        out.append({k: item.get(k) for k in ("id", "split", "origin", "text", "labels", "source", "source_title", "source_kind", "speaker", "form", "group", "variant_of", "style") if item.get(k) is not None})
+    return out
+
+
+def main() -> int:
+    items = build()
+    with (HERE / "messages.jsonl").open("w", encoding="utf-8") as f:
+        for item in items:
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    counts = Counter((i["split"], i["origin"]) for i in items)
+    print(f"{len(items)} messages: " + ", ".join(f"{s}/{o} {n}" for (s, o), n in sorted(counts.items())))
+    for split in ("train", "held_out"):
+        labels = Counter(lab for i in items if i["split"] == split for lab in (i["labels"] or ["none"]))
+        real = Counter(lab for i in items if i["split"] == split and i["origin"] == "real" for lab in (i["labels"] or ["none"]))
+        print(f"{split:9s} all: {dict(sorted(labels.items()))}  real: {dict(sorted(real.items()))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

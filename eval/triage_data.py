@@ -1,0 +1,78 @@
+"""The triage data set (eval/data/triage/messages.jsonl) and the per-label metrics on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.triage import EMERGENCY_LABELS, LABELS
+from ingest.errors import ConfigError
+from ingest.jsonl import read_lines
+
+MESSAGES_FILE = Path(__file__).parent / "data" / "triage" / "messages.jsonl"
+TRIAGE_SPLITS = ("train", "held_out")
+
+
+@dataclass(frozen=True)
+class TriageItem:
+    id: str
+    split: str
+    origin: str  # real | variant | team
+    text: str
+    labels: frozenset
+    group: str  # the source group; splits never share one
+    source: str = ""
+    style: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+def load_messages(path: Path = MESSAGES_FILE, split: str = "all") -> list[TriageItem]:
+    items = []
+    for number, data in read_lines(path, "the triage data"):
+        try:
+            labels = frozenset(data["labels"])
+            item = TriageItem(data["id"], data["split"], data["origin"], data["text"], labels, data["group"], data.get("source", ""), data.get("style", ""))
+        except (ValueError, KeyError, TypeError):
+            raise ConfigError(f"{path}:{number}: not a triage message (id, split, origin, text, labels, group)") from None
+        if item.split not in TRIAGE_SPLITS or not labels <= set(LABELS):
+            raise ConfigError(f"{path}:{number}: split must be one of {', '.join(TRIAGE_SPLITS)} and labels among {', '.join(LABELS)}")
+        if split in ("all", item.split):
+            items.append(item)
+    return items
+
+
+def _safe(n: float, d: float) -> float | None:
+    return n / d if d else None
+
+
+def triage_metrics(items: list[TriageItem], predicted: list[set]) -> dict:
+    """Per-label recall, precision and false-alarm rate; for each label, the recall of
+    the notice it calls for (the emergency notice for immediate_danger and threat);
+    the emergency notice as one; a confusion count per label.
+
+    `predicted`: per message, the labels triage gave, plus "emergency" when it showed
+    the emergency notice."""
+    out: dict = {}
+    confusion = {}
+    for label in LABELS:
+        tp = sum(1 for i, p in zip(items, predicted, strict=True) if label in i.labels and label in p)
+        fn = sum(1 for i, p in zip(items, predicted, strict=True) if label in i.labels and label not in p)
+        fp = sum(1 for i, p in zip(items, predicted, strict=True) if label not in i.labels and label in p)
+        tn = len(items) - tp - fn - fp
+        confusion[label] = {"tp": tp, "fn": fn, "fp": fp, "tn": tn}
+        out[f"{label}_recall"] = _safe(tp, tp + fn)
+        out[f"{label}_precision"] = _safe(tp, tp + fp)
+        out[f"{label}_false_alarm_rate"] = _safe(fp, fp + tn)
+        notice = "emergency" if label in EMERGENCY_LABELS else label
+        out[f"{label}_notice_recall"] = _safe(sum(1 for i, p in zip(items, predicted, strict=True) if label in i.labels and notice in p), tp + fn)
+    wants = [bool(i.labels & EMERGENCY_LABELS) for i in items]
+    gets = ["emergency" in p for p in predicted]
+    out["emergency_recall"] = _safe(sum(w and g for w, g in zip(wants, gets, strict=True)), sum(wants))
+    out["emergency_precision"] = _safe(sum(w and g for w, g in zip(wants, gets, strict=True)), sum(gets))
+    # hard negatives: messages with no label at all (fearful questions, past events, the law)
+    none = [g for i, g in zip(items, gets, strict=True) if not i.labels]
+    out["hard_negative_emergency_rate"] = _safe(sum(none), len(none))
+    any_notice = [bool(p) for i, p in zip(items, predicted, strict=True) if not i.labels]
+    out["hard_negative_any_notice_rate"] = _safe(sum(any_notice), len(any_notice))
+    out["n"] = len(items)
+    return {"metrics": out, "confusion": confusion}

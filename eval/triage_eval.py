@@ -1,0 +1,34 @@
+"""Safety triage measured on the held-out triage split (real messages and their typing variants)."""
+
+from __future__ import annotations
+
+import time
+
+from app.triage import SafetyTriage
+from eval.triage_data import TriageItem, load_messages, triage_metrics
+
+
+def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None) -> dict:
+    """Metrics on all held-out messages and on the real ones alone, with the misses."""
+    items = items if items is not None else load_messages(split="held_out")
+    predicted, seconds = [], []
+    for item in items:
+        t0 = time.perf_counter()
+        result = triage.assess(item.text)
+        predicted.append(set(result.labels) | ({"emergency"} if result.emergency else set()))
+        seconds.append(time.perf_counter() - t0)
+    every = triage_metrics(items, predicted)
+    real = [(i, p) for i, p in zip(items, predicted, strict=True) if i.origin == "real"]
+    real_only = triage_metrics([i for i, _ in real], [p for _, p in real])
+    mistakes = [
+        {"id": i.id, "origin": i.origin, "text": i.text, "expected": sorted(i.labels), "got": sorted(p), "source": i.source}
+        for i, p in zip(items, predicted, strict=True)
+        if set(i.labels) != p
+    ]
+    return {
+        "metrics": every["metrics"],
+        "confusion": every["confusion"],
+        "real_only": real_only["metrics"],
+        "mistakes": mistakes,
+        "seconds_per_message": sum(seconds) / max(1, len(seconds)),
+    }

@@ -1,0 +1,254 @@
+"""Train the safety-triage head: `make triage-model` (= python -m eval.triage_train).
+
+Deterministic: the same data and embedding model give the same file. Uses only the
+training split of eval/data/triage/messages.jsonl, the golden set's *tuning* questions
+that expect no notice, and the guidance's own sentences (which talk about danger and
+threats without being a cry for help) as extra negatives. Nothing from a held-out
+split is read.
+
+For each label: a logistic regression over the unit-length MiniLM vector and word
+tf-idf features (app/triage.py, LexicalFeatures; vocabulary from the training texts). Training rows
+are whole messages (labelled) plus the segments of messages that lack the label
+(segments of a message without the label cannot have it). The regularisation C and
+the threshold are chosen by cross-validation grouped by source, on message-level
+scores computed as at answer time (max over the message and its segments): the
+threshold is the highest one whose out-of-fold recall, together with the precise rules
+in app/triage.yaml, reaches the label's target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from app.triage import HEAD_FILE, HEADS, LexicalFeatures, SafetyRules, has_head, segments
+from eval.triage_data import MESSAGES_FILE, TriageItem, load_messages
+
+# Out-of-fold recall each threshold must reach. The notices' own targets sit a little
+# above the held-out targets (0.95 for the emergency notice, 0.9 for the others),
+# which are measured, not tuned. immediate_danger and threat are descriptive labels:
+# the emergency head (trained last, on what they and the rules leave) carries the
+# notice's recall, so their own thresholds can stay precise.
+RECALL_TARGETS = {"immediate_danger": 0.8, "threat": 0.8, "child_at_risk": 0.92, "self_harm": 0.92, "emergency": 0.96}
+# Noise ceilings: at most this share of the golden set's ordinary (tuning) questions
+# may fire a head. Where the recall target needs a lower threshold, the ceiling wins:
+# a notice on one plain question in five teaches people to ignore it. The emergency
+# notice gets the loosest ceiling because a miss there costs most (the trade-off table
+# for each head is in the head file, `tradeoff`). Measured out of fold (the golden
+# questions are one CV group), so the thresholds are not fitted to them.
+GOLDEN_CEILINGS = {"immediate_danger": 0.03, "threat": 0.03, "child_at_risk": 0.05, "self_harm": 0.05, "emergency": 0.10}
+C_GRID = (1.0, 4.0, 16.0)
+FOLDS = 5
+DECIMALS = 6
+
+
+def _extra_negatives() -> list[TriageItem]:
+    from eval.golden import load_golden
+
+    golden = [g for g in load_golden(split="tuning") if not g.expected_notices]
+    items = [TriageItem(f"golden:{g.id}", "train", "golden", g.question, frozenset(), "golden-tuning") for g in golden]
+    guidance = Path(__file__).resolve().parent.parent / "corpus" / "stalking-and-harassment-guidance.md"
+    body = guidance.read_text(encoding="utf-8").split("---", 2)[-1]
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", body) if len(s.split()) >= 5 and not s.startswith("#")]
+    items += [TriageItem(f"guidance:{n}", "train", "guidance", s.lstrip("> "), frozenset(), "guidance") for n, s in enumerate(sentences)]
+    return items
+
+
+def _fold_of(group: str) -> int:
+    return int(hashlib.sha256(group.encode()).hexdigest(), 16) % FOLDS
+
+
+class Features:
+    """Vectors of every message and of its segments, embedded once."""
+
+    def __init__(self, items: list[TriageItem], embedder):
+        self.items = items
+        texts, owner = [], []
+        for n, item in enumerate(items):
+            texts.append(item.text)
+            owner.append((n, True))
+            for seg in segments(item.text):
+                texts.append(seg)
+                owner.append((n, False))
+        self.texts = texts
+        self.lexical = LexicalFeatures.fit(texts)
+        self.vectors = np.hstack([embedder.embed(texts, progress=sys.stderr.isatty()), self.lexical.transform(texts)])
+        self.dim = int(embedder.dimension)
+        self.owner = np.array([o for o, _ in owner])
+        self.whole = np.array([w for _, w in owner])
+
+    def rows(self, label: str, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Training rows for `label` from the messages where keep[n] is True."""
+        has = np.array([has_head(i.labels, label) for i in self.items])
+        use = keep[self.owner] & (self.whole | ~has[self.owner])
+        y = has[self.owner] & self.whole
+        return self.vectors[use], y[use].astype(int)
+
+    def message_scores(self, model) -> np.ndarray:
+        """Max probability over each message and its segments, as at answer time."""
+        p = model.predict_proba(self.vectors)[:, 1]
+        out = np.zeros(len(self.items))
+        np.maximum.at(out, self.owner, p)
+        return out
+
+
+def _model(c: float):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
+
+
+def _threshold(scores: np.ndarray, positive: np.ndarray, target: float, already: int = 0, lost: int = 0) -> float:
+    """The highest threshold at which `already` rule-caught positives plus the
+    `positive` ones scoring at or above it reach `target` recall (`lost` positives
+    can never be caught)."""
+    pos = np.sort(scores[positive])[::-1]
+    need = int(np.ceil(target * (len(pos) + already + lost))) - already
+    return float(pos[min(max(need, 1), len(pos)) - 1]) if len(pos) else 0.5
+
+
+def _ceiling_threshold(scores: np.ndarray, ceiling: float) -> float:
+    """The lowest threshold at which at most `ceiling` of these (negative) scores fire."""
+    allowed = int(np.floor(ceiling * len(scores)))
+    ranked = np.sort(scores)[::-1]
+    return float(np.nextafter(ranked[allowed], 1.0)) if allowed < len(ranked) else 0.0
+
+
+def train(embedder, data_file: Path = MESSAGES_FILE) -> dict:
+    from sklearn.metrics import average_precision_score
+
+    messages = load_messages(data_file, split="train")
+    items = messages + _extra_negatives()
+    feats = Features(items, embedder)
+    folds = np.array([_fold_of(i.group) for i in items])
+    counted = np.array([i.origin in ("real", "variant", "team") for i in items])  # CV metrics on the triage data only
+    heads, report = {}, {}
+    rules = SafetyRules()
+    veto = np.array([rules.is_question_about_the_law(i.text) for i in items])
+    caught: dict[str, np.ndarray] = {}  # head -> messages its rules or threshold fire on (out of fold)
+    for label in HEADS:
+        positive = np.array([has_head(i.labels, label) for i in items])
+        best = None
+        for c in C_GRID:
+            oof = np.zeros(len(items))
+            for k in range(FOLDS):
+                x, y = feats.rows(label, folds != k)
+                model = _model(c).fit(x, y)
+                test = folds == k
+                oof[test] = feats.message_scores(model)[test]
+            ap = average_precision_score(positive[counted], oof[counted])
+            if best is None or ap > best[0] + 1e-9:
+                best = (ap, c, oof)
+        ap, c, oof = best
+        if label == "emergency":  # what the danger and threat labels already catch
+            ruled = caught["immediate_danger"] | caught["threat"]
+        else:
+            ruled = np.array([label in rules.labels(i.text) for i in items])
+        live = ~veto
+        threshold = _threshold(
+            oof[counted],
+            (positive & ~ruled & live)[counted],
+            RECALL_TARGETS[label],
+            already=int((positive & ruled & live & counted).sum()),
+            lost=int((positive & veto & counted).sum()),
+        )
+        golden = np.array([i.origin == "golden" for i in items])
+        hard = counted & np.array([not i.labels for i in items])
+        tradeoff = []
+        for ceiling in (0.03, 0.05, 0.1, 0.2):
+            t = _ceiling_threshold(oof[golden], ceiling)
+            f = ((oof >= t) | ruled) & live
+            tradeoff.append({"golden_ceiling": ceiling, "threshold": round(t, 4), "cv_recall": round(float(f[counted & positive].mean()), 4), "cv_false_alarm_rate_hard_negatives": round(float(f[hard].mean()), 4)})
+        threshold = max(threshold, _ceiling_threshold(oof[golden], GOLDEN_CEILINGS[label]))
+        fired = caught[label] = ((oof >= threshold) | ruled) & live
+        negatives = counted & ~positive
+        report[label] = {
+            "C": c,
+            "cv_average_precision": round(float(ap), 4),
+            "cv_recall": round(float(fired[counted & positive].mean()), 4),
+            "cv_false_alarm_rate": round(float(fired[negatives].mean()), 4),
+            "cv_false_alarm_rate_golden_ordinary": round(float(fired[np.array([i.origin == "golden" for i in items])].mean()), 4),
+            "cv_false_alarm_rate_hard_negatives": round(float(fired[counted & np.array([not i.labels for i in items])].mean()), 4),
+            "positives": int((counted & positive).sum()),
+            "tradeoff": tradeoff,
+        }
+        x, y = feats.rows(label, np.ones(len(items), dtype=bool))
+        model = _model(c).fit(x, y)
+        heads[label] = {
+            "weights": [round(float(w), DECIMALS) for w in model.coef_[0]],
+            "bias": round(float(model.intercept_[0]), DECIMALS),
+            "threshold": round(threshold, DECIMALS),
+        }
+        if label != "emergency":
+            hits = np.array([label in rules.labels(i.text) for i in items])
+            report[label]["rule_catches_beyond_head"] = int((hits & counted & positive & (oof < threshold)).sum())
+            report[label]["rule_false_alarms"] = int((hits & counted & ~positive).sum())
+    return {
+        "format": "signpost-triage-head/1",
+        "labels": list(HEADS),
+        "embedding_model": embedder.model_id,
+        "embedding_dim": feats.dim,
+        "training_data_sha256": hashlib.sha256(data_file.read_bytes()).hexdigest(),
+        "training_messages": len(messages),
+        "extra_negatives": len(items) - len(messages),
+        "recall_targets": RECALL_TARGETS,
+        "golden_ceilings": GOLDEN_CEILINGS,
+        "cross_validation": report,
+        "built_by": "make triage-model (python -m eval.triage_train)",
+        "heads": heads,
+        "lexical": {"terms": list(feats.lexical.vocabulary), "idf": [round(float(v), DECIMALS) for v in feats.lexical.idf]},
+    }
+
+
+def dump_head(head: dict) -> str:
+    """JSON with one line per long list, so the file reads and diffs sensibly."""
+    short = {k: v for k, v in head.items() if k not in ("heads", "lexical")}
+    lines = json.dumps(short, indent=1)[:-2].splitlines()
+    lines[-1] += ","
+    lines.append(' "heads": {')
+    for n, (label, h) in enumerate(head["heads"].items()):
+        end = "," if n < len(head["heads"]) - 1 else ""
+        lines.append(f'  "{label}": {{"bias": {json.dumps(h["bias"])}, "threshold": {json.dumps(h["threshold"])}, "weights": {json.dumps(h["weights"])}}}{end}')
+    lines.append(" },")
+    lines.append(f' "lexical": {{"terms": {json.dumps(head["lexical"]["terms"], ensure_ascii=False)}, "idf": {json.dumps(head["lexical"]["idf"])}}}')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.triage_train", description="Train the safety-triage head from the training split.")
+    parser.add_argument("--data", type=Path, default=MESSAGES_FILE, help="triage messages (default: eval/data/triage/messages.jsonl)")
+    parser.add_argument("--out", type=Path, default=HEAD_FILE, help="where to write the head (default: app/models/triage_head.json)")
+    args = parser.parse_args(argv)
+    from app.offline import apply_offline_env
+
+    apply_offline_env()
+    from index import Embedder
+    from ingest.errors import SignpostError
+
+    try:
+        head = train(Embedder(), args.data)
+    except SignpostError as err:
+        print(f"signpost: {err}", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(dump_head(head), encoding="utf-8")
+    print(f"wrote {args.out}: {head['training_messages']} training messages + {head['extra_negatives']} extra negatives")
+    for label, r in head["cross_validation"].items():
+        print(
+            f"{label:17s} C={r['C']:<4} threshold={head['heads'][label]['threshold']:.3f}  cv recall {r['cv_recall']:.3f}  "
+            f"cv false alarms {r['cv_false_alarm_rate']:.3f} (golden ordinary {r['cv_false_alarm_rate_golden_ordinary']:.3f})  "
+            f"hard negatives {r['cv_false_alarm_rate_hard_negatives']:.3f}  AP {r['cv_average_precision']:.3f}"
+            + (f"  rules: +{r['rule_catches_beyond_head']} beyond the head, {r['rule_false_alarms']} false" if "rule_false_alarms" in r else "")
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Reading line-based files (JSON Lines, or plain text lines) with one-line errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from ingest.errors import ConfigError
+
+
+def read_lines(path: Path, what: str, plain_text: bool = False) -> Iterator[tuple[int, dict | str]]:
+    """(line number, JSON object) for each non-empty line; with `plain_text`, a line
+    that does not start with "{" is yielded as its text. A ConfigError names the line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read {what} {path}: {type(exc).__name__}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if plain_text and not line.lstrip().startswith("{"):
+            yield number, line
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError:
+            raise ConfigError(f"{path}:{number}: not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}:{number}: expected a JSON object")
+        yield number, data
