@@ -22,6 +22,7 @@ PARTIAL = "The guidance does not cover {topic}; the answer below covers the rest
 
 EMERGENCY_INTRO = "If you are in immediate danger, call 999 now."
 CHILD_INTRO = "If a child is in immediate danger, call 999. If a child is at risk, you can get help now:"
+CRISIS_INTRO = "If you are thinking about ending your life or harming yourself, you can talk to someone now, any time:"
 
 ERROR = "Sorry, something went wrong on our side. Please try again in a moment."
 BUSY = "Signpost is busy right now. Please try again in a minute."
@@ -31,5 +32,6 @@ UNAVAILABLE = "The guidance search is not available right now. Please try again 
 SCHEMA_ERROR = 'The request was not valid. Send JSON like {"question": "Can I get a restraining order?"}.'
 TOO_LARGE = "That request is too large. Please keep the question under {limit} characters."
 NOT_FOUND = "Not found"
+BAD_EVENT = "That request was not valid. Please reload the page and try again."
 
 DANGER_LINE = "In danger now? Call 999. If you cannot speak, call 999 from a mobile, then press 55."

@@ -11,6 +11,7 @@ log ever sees a question.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 import secrets
@@ -20,19 +21,19 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
 from app import messages
 from app.answer import Answer, Status
 from app.offline import apply_offline_env
 from app.settings import Settings
 from ingest.errors import ConfigError, SignpostError
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 log = logging.getLogger("signpost.web")
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 16 * 1024
 MAX_HISTORY_ITEMS = 20
-RELOAD_SECONDS = 10.0  # how often a missing index is looked for again
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 # Gradio routes this app never uses: uploads, files, the un-queued run API, monitoring...
@@ -58,7 +59,43 @@ DENY_PREFIXES = (
     "/login",
     "/logout",
     "/dev/reload",
+    "/gradio_api/dev/",
 )
+_EVENT_KEYS = {"data", "fn_index", "trigger_id", "session_hash", "event_data", "event_id"}
+
+
+class EventTable:
+    """The Gradio events one mounted page really has, and what each may receive.
+
+    Gradio mounted on FastAPI (never `launch()`ed) skips its own path checks: a file
+    object in an event's `data` makes it read, copy or download any path or URL. So
+    every queue/join body is checked here first: a known fn_index and trigger, exactly
+    the expected number of plain strings, each within its component's length limit.
+    """
+
+    def __init__(self, blocks, default_limit: int):
+        self._events = {}
+        for index, fn in blocks.fns.items():
+            limits = [getattr(c, "max_length", None) or default_limit for c in fn.inputs]
+            self._events[index] = ({t[0] for t in fn.targets}, limits)
+
+    def allows(self, body: bytes) -> bool:
+        try:
+            event = json.loads(body)
+        except ValueError:
+            return False
+        if not isinstance(event, dict) or not set(event) <= _EVENT_KEYS:
+            return False
+        index = event.get("fn_index")
+        if type(index) is not int or index not in self._events:
+            return False
+        triggers, limits = self._events[index]
+        if event.get("trigger_id") is not None and event.get("trigger_id") not in triggers:
+            return False
+        if event.get("event_data") is not None or not isinstance(event.get("session_hash", ""), str) or len(event.get("session_hash", "")) > 64:
+            return False
+        data = event.get("data")
+        return isinstance(data, list) and len(data) == len(limits) and all(type(v) is str and len(v) <= n for v, n in zip(data, limits, strict=True))
 _ORIGIN = re.compile(r"^(https?://)?(\*\.)?[A-Za-z0-9.-]+(:(\d{1,5}|\*))?$")
 
 
@@ -87,9 +124,10 @@ class HelplineOut(BaseModel):
 
 
 class NoticeOut(BaseModel):
-    kind: str = Field(description="emergency | child_safety | partial | signpost | jurisdiction | info")
+    kind: str = Field(description="emergency | child_safety | crisis | partial | signpost | jurisdiction | info")
     text: str
     items: list[HelplineOut]
+    source: str = Field(description="triage: raised by safety triage for this message; fixed: carried by every answer of this status")
 
 
 class CitationOut(BaseModel):
@@ -192,7 +230,7 @@ class Metrics:
                 *(f'signpost_api_responses_total{{code="{c}"}} {n}' for c, n in sorted(self.api_codes.items())),
                 "# HELP signpost_answer_seconds Time to answer one question.",
                 "# TYPE signpost_answer_seconds histogram",
-                *(f'signpost_answer_seconds_bucket{{le="{b}"}} {n}' for b, n in zip(LATENCY_BUCKETS, self.buckets)),
+                *(f'signpost_answer_seconds_bucket{{le="{b}"}} {n}' for b, n in zip(LATENCY_BUCKETS, self.buckets, strict=True)),
                 f'signpost_answer_seconds_bucket{{le="+Inf"}} {self.count}',
                 f"signpost_answer_seconds_sum {self.total:.6f}",
                 f"signpost_answer_seconds_count {self.count}",
@@ -212,31 +250,32 @@ def http_status(answer: Answer) -> int:
 
 
 class Answerer:
-    """Owns the pipeline for the web app: loads it once, reloads a missing index, counts, limits."""
+    """Owns the pipeline for the web app: built at start, counts answers and in-flight work.
+
+    The pipeline is built at start-up without the index, so a missing or mismatched
+    safety model stops the server at once, and triage answers even while the index
+    or the Chroma server is down (those questions get status error, with their notices).
+    """
 
     def __init__(self, services, settings: Settings, metrics: Metrics):
         self.services, self.settings, self.metrics = services, settings, metrics
-        self.pipeline = None
         self._lock = threading.Lock()
-        self._tried_at = 0.0
         self._in_flight = 0
+        self.pipeline = services.pipeline
 
     def load(self) -> bool:
-        with self._lock:
-            if self.pipeline is not None:
-                return True
-            if self._tried_at and time.monotonic() - self._tried_at < RELOAD_SECONDS:
-                return False
-            self._tried_at = time.monotonic()
-            try:
-                pipeline = self.services.pipeline
-                pipeline.warm()
-                self.services.retriever.manifest  # noqa: B018 - fails now, not on the first question
-            except SignpostError as err:
-                log.error("index unavailable: %s", err)
-                return False
-            self.pipeline = pipeline
+        """Open the index and warm the composer (once), so the first question is fast."""
+        if self.services.index_ready:
             return True
+        try:
+            self.pipeline.warm()
+        except SignpostError:
+            return False
+        return True
+
+    @property
+    def index_ready(self) -> bool:
+        return self.services.index_ready
 
     def manifest(self):
         """The loaded index's manifest, or None if it cannot be reached."""
@@ -250,10 +289,7 @@ class Answerer:
 
     def answer(self, question: Any, history: list, surface: str) -> Answer:
         started = time.perf_counter()
-        if not self.load():
-            result = Answer.fixed(Status.ERROR, messages.UNAVAILABLE, "unavailable")
-        else:
-            result = self.pipeline.ask(question, history)
+        result = self.pipeline.ask(question, history)
         self.metrics.observe(surface, result.status.value, time.perf_counter() - started)
         return result
 
@@ -304,8 +340,9 @@ def _client(scope) -> str:
 class SecurityMiddleware:
     """Headers on every response, nonce + quick-exit script in every HTML page, limits."""
 
-    def __init__(self, app, widget_ancestors: list[str], exit_url: str, limiter: RateLimiter, metrics: Metrics, max_chars: int):
+    def __init__(self, app, widget_ancestors: list[str], exit_url: str, limiter: RateLimiter, metrics: Metrics, max_chars: int, events: dict[str, EventTable]):
         self.app = app
+        self.events = events  # mount ("/", "/widget") -> its event table
         self.widget_ancestors = widget_ancestors
         self.limiter, self.metrics, self.max_chars = limiter, metrics, max_chars
         self.exit_tag = (
@@ -326,17 +363,22 @@ class SecurityMiddleware:
         if any(rel.startswith(p) or path.startswith(p) for p in DENY_PREFIXES):
             return await self._json(scope, send, 404, {"error": messages.NOT_FOUND}, ancestors)
 
+        if scope["method"] == "POST":
+            # Every POST body is capped and read before anything parses it.
+            body = await _read_capped(scope, receive)
+            if body is None:
+                answer = Answer.fixed(Status.INVALID_QUESTION, messages.TOO_LARGE.format(limit=self.max_chars), "too_large")
+                return await self._json(scope, send, 413, answer.to_dict(), ancestors)
+            if rel.startswith("/gradio_api/queue/join") and not self.events["/widget" if is_widget else "/"].allows(body):
+                # A fixed message that echoes nothing of the request.
+                return await self._json(scope, send, 400, {"error": messages.BAD_EVENT}, ancestors)
+            receive = _replay(body)
+        # Only well-formed questions count against the limit: the checks above are cheap.
         if scope["method"] == "POST" and (is_api or rel.startswith("/gradio_api/queue/join")):
             wait = self.limiter.check(_client(scope))
             if wait:
                 body = Answer.fixed(Status.ERROR, messages.BUSY, "rate_limited").to_dict()
                 return await self._json(scope, send, 429, body, ancestors, [(b"retry-after", str(int(wait + 0.999)).encode())])
-        if is_api and scope["method"] == "POST":
-            body = await _read_capped(scope, receive)
-            if body is None:
-                answer = Answer.fixed(Status.INVALID_QUESTION, messages.TOO_LARGE.format(limit=self.max_chars), "too_large")
-                return await self._json(scope, send, 413, answer.to_dict(), ancestors)
-            receive = _replay(body)
 
         nonce = secrets.token_urlsafe(18)
         state: dict = {"html": False, "start": None, "chunks": [], "started": False}
@@ -526,7 +568,7 @@ def create_app(settings: Settings, services=None):
 
     @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
     def metrics_text():
-        return PlainTextResponse(metrics.render(answerer.pipeline is not None), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(metrics.render(answerer.index_ready), media_type="text/plain; version=0.0.4")
 
     @app.get("/signpost-static/quick_exit.js", include_in_schema=False)
     def quick_exit_js():
@@ -544,7 +586,6 @@ def create_app(settings: Settings, services=None):
         signposts=signposts,
         suggestions=suggestions,
         max_chars=settings.max_question_chars,
-        history_turns=settings.history_turns,
         queue_size=settings.queue_size,
         concurrency=settings.concurrency,
     )
@@ -560,8 +601,10 @@ def create_app(settings: Settings, services=None):
         theme=ui.make_theme(),
         css=ui.CSS,
     )
-    gr.mount_gradio_app(app, ui.build_blocks(compact=True, **blocks), path="/widget", **mount)
-    gr.mount_gradio_app(app, ui.build_blocks(compact=False, **blocks), path="/", **mount)
+    widget_blocks, page_blocks = ui.build_blocks(compact=True, **blocks), ui.build_blocks(compact=False, **blocks)
+    gr.mount_gradio_app(app, widget_blocks, path="/widget", **mount)
+    gr.mount_gradio_app(app, page_blocks, path="/", **mount)
+    events = {"/widget": EventTable(widget_blocks, MAX_BODY_BYTES), "/": EventTable(page_blocks, MAX_BODY_BYTES)}
     app.add_middleware(
         SecurityMiddleware,
         widget_ancestors=ancestors,
@@ -569,6 +612,7 @@ def create_app(settings: Settings, services=None):
         limiter=RateLimiter(settings.rate_limit_per_minute),
         metrics=metrics,
         max_chars=settings.max_question_chars,
+        events=events,
     )
     return app
 

@@ -1,6 +1,7 @@
 /* Signpost quick exit. Loaded as an external script (CSP: script-src 'self').
  * - click on #sp-exit (event delegation, gradio renders late)
  * - Shift pressed 3 times within 1.2 s
+ * Also turns spellcheck, autocomplete and autocorrect off on text fields.
  * Blanks the page immediately, then navigates the TOP window (works from a
  * cross-origin iframe if the embedder's sandbox allows top navigation),
  * falling back to navigating this frame. */
@@ -44,6 +45,21 @@
     },
     true
   );
+
+  // Privacy: browsers send text in fields with spellcheck on to cloud spellcheckers
+  // ("enhanced spell check"). Turn it, autocomplete and autocorrect off on every text
+  // field before anything is typed (gradio renders late, so on focus and on render).
+  function quiet(el) {
+    if (!el || !el.matches || !el.matches("textarea, input[type=text], input:not([type])")) return;
+    el.setAttribute("spellcheck", "false");
+    el.setAttribute("autocomplete", "off");
+    el.setAttribute("autocorrect", "off");
+    el.setAttribute("autocapitalize", "off");
+  }
+  document.addEventListener("focusin", function (ev) { quiet(ev.target); }, true);
+  new MutationObserver(function () {
+    document.querySelectorAll("textarea, input[type=text]").forEach(quiet);
+  }).observe(document.documentElement, { childList: true, subtree: true });
 
   var presses = [];
   window.addEventListener(

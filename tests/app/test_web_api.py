@@ -8,10 +8,11 @@ Every request carries SENTINEL; the last test checks it never reached either log
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -114,6 +115,14 @@ def test_danger_message_gets_the_emergency_notice_first(a):
     body = a.post("/api/ask", json={"question": "He's outside my house right now"}).json()
     assert body["notices"][0]["kind"] == "emergency"
     assert "999, then press 55" in [i["number"] for i in body["notices"][0]["items"]]
+    assert body["notices"][0]["source"] == "triage"
+
+
+def test_crisis_and_child_notices_reach_the_api(a):
+    crisis = a.post("/api/ask", json={"question": "i cant do this anymore i want to end it all"}).json()
+    assert [(n["kind"], n["items"][0]["number"]) for n in crisis["notices"] if n["kind"] == "crisis"] == [("crisis", "116 123")]
+    child = a.post("/api/ask", json={"question": "my stepdad hits me when mum's at work im 13"}).json()
+    assert "0800 1111" in [i["number"] for n in child["notices"] if n["kind"] == "child_safety" for i in n["items"]]
 
 
 def test_not_covered_is_200(a):
@@ -212,9 +221,16 @@ def test_index_unavailable_still_starts_and_says_503(b):
 
 
 def test_rate_limit_is_429_with_retry_after(b):
-    codes = [b.post("/api/ask", json={"question": QUESTION}).status_code for _ in range(B_RATE_LIMIT)]
-    # the previous test used one of the B_RATE_LIMIT requests of this minute
-    assert codes[:-1] == [503] * (B_RATE_LIMIT - 1) and codes[-1] == 429
+    # Order-free: other tests may have used some of this minute's requests, so ask
+    # until refused. Within B_RATE_LIMIT + 1 requests the limit must bite, and no
+    # more than B_RATE_LIMIT may have been let through.
+    codes = []
+    for _ in range(B_RATE_LIMIT + 1):
+        codes.append(b.post("/api/ask", json={"question": QUESTION}).status_code)
+        if codes[-1] == 429:
+            break
+    assert codes[-1] == 429 and set(codes[:-1]) <= {503}
+    assert len(codes) - 1 <= B_RATE_LIMIT
     r = b.post("/api/ask", json={"question": QUESTION})
     assert r.status_code == 429
     assert 1 <= int(r.headers["retry-after"]) <= 60
@@ -223,6 +239,11 @@ def test_rate_limit_is_429_with_retry_after(b):
 
 
 def test_metrics_count_outcomes_without_question_text(a):
+    # Order-free: make each counted outcome here rather than rely on earlier tests.
+    assert a.post("/api/ask", json={"question": QUESTION}).status_code == 200
+    assert a.post("/api/ask", json={"question": "   "}).status_code == 400
+    assert a.post("/api/ask", content=b"x" * 20_000, headers={"content-type": "application/json"}).status_code == 413
+    assert a.post("/api/ask", json={"question": 5}).status_code == 422
     text = a.get("/metrics").text
     assert SENTINEL not in text
     assert 'signpost_answers_total{surface="api",status="answered"}' in text
@@ -233,10 +254,66 @@ def test_metrics_count_outcomes_without_question_text(a):
 
 
 def test_logs_never_contain_the_question(servers, a, b):
+    # Order-free: make every logged outcome here.
     a.get("/", params={"q": SENTINEL})  # a question in a URL must not reach the access log either
+    a.post("/api/ask", json={"question": QUESTION})
+    a.post("/api/ask", json={"question": 5, "note": SENTINEL})
+    a.post("/api/ask", content=SENTINEL.encode() * 2000, headers={"content-type": "application/json"})
+    for _ in range(B_RATE_LIMIT + 1):
+        b.post("/api/ask", json={"question": QUESTION})
     logs = servers["a"].logs() + servers["b"].logs()
     assert "POST /api/ask 200" in logs and "POST /api/ask 422" in logs and "POST /api/ask 413" in logs
     assert "POST /api/ask 503" in logs and "POST /api/ask 429" in logs
     assert "index unavailable" in servers["b"].logs()
     assert SENTINEL not in logs
     assert "Traceback" not in logs
+
+
+def _event(data, fn_index=0, **extra) -> dict:
+    return {"data": data, "fn_index": fn_index, "session_hash": "abcdefgh12", "event_data": None, **extra}
+
+
+@pytest.mark.parametrize("prefix", ["", "/widget"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        _event([{"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, "[]"]),
+        _event([{"path": "/dev/zero", "meta": {"_type": "gradio.FileData"}}, "[]"]),
+        _event([{"url": "https://example.org/big", "meta": {"_type": "gradio.FileData"}}, "[]"]),
+        _event([SENTINEL]),  # too few values
+        _event([SENTINEL, "[]", "x"]),  # too many
+        _event([SENTINEL, "[]"], fn_index=999),  # no such event
+        _event([SENTINEL, "[]"], fn_index="0"),
+        _event([SENTINEL * 200, "[]"]),  # over the question box's limit
+        _event([SENTINEL, "[]"], batched=True),  # a key the page never sends
+        [SENTINEL],
+    ],
+    ids=["file-hostname", "file-dev-zero", "file-url", "too-few", "too-many", "unknown-fn", "fn-as-text", "too-long", "extra-key", "not-an-object"],
+)
+def test_gradio_events_are_checked_against_the_event_table_before_gradio_sees_them(servers, a, prefix, payload):
+    started = time.monotonic()
+    r = a.post(f"{prefix}/gradio_api/queue/join", json=payload)
+    assert r.status_code == 400
+    assert SENTINEL not in r.text and "hostname" not in r.text
+    assert a.get("/healthz").status_code == 200 and time.monotonic() - started < 5
+    assert "Traceback" not in servers["a"].logs() and SENTINEL not in servers["a"].logs()
+
+
+def test_no_file_reaches_gradios_temp_folder(servers, a):
+    import tempfile
+    from pathlib import Path
+
+    a.post("/gradio_api/queue/join", json=_event([{"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, "[]"]))
+    roots = [Path(os.environ.get("GRADIO_TEMP_DIR", Path(tempfile.gettempdir()) / "gradio"))]
+    assert not any(p.name == "hostname" for root in roots if root.exists() for p in root.rglob("hostname"))
+
+
+def test_every_post_body_is_capped(a):
+    big = json.dumps(_event(["x" * 200_000, "[]"]))
+    for path in ("/gradio_api/queue/join", "/widget/gradio_api/queue/join", "/api/ask", "/gradio_api/anything"):
+        assert a.post(path, content=big, headers={"content-type": "application/json"}).status_code == 413, path
+
+
+@pytest.mark.parametrize("path", ["/gradio_api/dev/reload", "/widget/gradio_api/dev/reload", "/gradio_api/upload", "/widget/gradio_api/upload"])
+def test_dev_and_upload_routes_are_404(a, path):
+    assert a.get(path).status_code == 404 and a.post(path, content=b"{}").status_code == 404

@@ -68,6 +68,24 @@ def test_emergency_notice_comes_before_the_answer(web, context):
     expect(answer.locator(".sp-disclaimer")).to_be_visible()
 
 
+@pytest.mark.parametrize("path", ["/", "/widget/"])
+def test_question_box_has_spellcheck_autocomplete_and_autocorrect_off(web, context, path):
+    page = context.new_page()
+    page.goto(web["app"] + path)
+    box = page.get_by_label("Your question")
+    box.focus()
+    for name, value in (("spellcheck", "false"), ("autocomplete", "off"), ("autocorrect", "off"), ("autocapitalize", "off")):
+        assert box.get_attribute(name) == value, name
+
+
+def test_crisis_notice_shows_samaritans_before_the_answer(web, context):
+    page = context.new_page()
+    page.goto(web["app"] + "/widget/")
+    answer = ask(page, "i cant do this anymore i want to end it all")
+    notice = answer.locator(".sp-notice-crisis")
+    assert "116 123" in notice.inner_text() and notice.get_attribute("role") == "alert"
+
+
 def test_suggested_question_asks_it(web, context):
     page = context.new_page()
     page.goto(web["app"] + "/")
