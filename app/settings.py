@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     embed_origins: str = Field("'self'", description="Space-separated origins allowed to frame the widget.")
     exit_url: str = Field("https://www.bbc.co.uk/weather", description="Where the quick-exit control sends the top window.")
     rate_limit_per_minute: int = Field(30, ge=1)
+    trusted_proxies: str = Field("", description="Comma-separated proxy addresses or networks whose X-Forwarded-For is believed; empty = none.")
     queue_size: int = Field(32, ge=1)
     concurrency: int = Field(2, ge=1)
 

@@ -237,4 +237,7 @@ def build_blocks(
         gr.Markdown(render_helplines(signposts), elem_id="sp-helplines", latex_delimiters=[])
         gr.Markdown(f'<p class="sp-exit-hint">{esc(EXIT_HINT)}</p>', latex_delimiters=[])
     demo.queue(api_open=False, max_size=queue_size, default_concurrency_limit=concurrency)
+    # Sessions are dropped when their events finish (app/web.py); this bounds the rest
+    # (streams cut off by the client) instead of Gradio's 10,000.
+    demo.state_session_capacity = queue_size + concurrency
     return demo

@@ -11,15 +11,16 @@ log ever sees a question.
 from __future__ import annotations
 
 import html
+import ipaddress
 import json
 import logging
 import re
 import secrets
 import threading
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
@@ -74,6 +75,7 @@ class EventTable:
     """
 
     def __init__(self, blocks, default_limit: int):
+        self._blocks = blocks
         self._events = {}
         for index, fn in blocks.fns.items():
             limits = [getattr(c, "max_length", None) or default_limit for c in fn.inputs]
@@ -96,6 +98,14 @@ class EventTable:
             return False
         data = event.get("data")
         return isinstance(data, list) and len(data) == len(limits) and all(type(v) is str and len(v) <= n for v, n in zip(data, limits, strict=True))
+
+    def forget(self, session_hash: str) -> None:
+        """Drop everything Gradio keeps for a session (its inputs and outputs)."""
+        holder = getattr(self._blocks, "state_holder", None)
+        if holder is not None and session_hash:
+            with holder.lock:
+                holder.session_data.pop(session_hash, None)
+                holder.time_last_used.pop(session_hash, None)
 _ORIGIN = re.compile(r"^(https?://)?(\*\.)?[A-Za-z0-9.-]+(:(\d{1,5}|\*))?$")
 
 
@@ -171,29 +181,40 @@ def check_exit_url(url: str) -> str:
     return url
 
 
-class RateLimiter:
-    """In-memory sliding window per client address (one process; see README for replicas)."""
+def client_key(address: str) -> str:
+    """The rate-limit key of a client address: IPv4 as is, IPv6 by its /64 network
+    (one household or phone gets a whole /64 and can rotate inside it)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
-    def __init__(self, per_minute: int, window: float = 60.0):
-        self.limit, self.window = per_minute, window
-        self._hits: dict[str, deque] = {}
-        self._lock = threading.Lock()
-        self._swept = time.monotonic()
+
+class RateLimiter:
+    """A moving window per client (the `limits` library), shared by the chat page, the
+    widget and the API. In memory, so per process: replicas need a shared store
+    (limits supports Redis and Memcached; see README)."""
+
+    def __init__(self, per_minute: int):
+        from limits import RateLimitItemPerMinute
+        from limits.storage import MemoryStorage
+        from limits.strategies import MovingWindowRateLimiter
+
+        self.item = RateLimitItemPerMinute(per_minute)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     def check(self, client: str) -> float:
         """0 if allowed (and counted), else seconds until the next request is allowed."""
-        now = time.monotonic()
-        with self._lock:
-            if now - self._swept > self.window:
-                self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] < self.window}
-                self._swept = now
-            hits = self._hits.setdefault(client, deque())
-            while hits and now - hits[0] >= self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return max(1.0, self.window - (now - hits[0]))
-            hits.append(now)
+        key = client_key(client)
+        if self._limiter.hit(self.item, key):
             return 0.0
+        reset = self._limiter.get_window_stats(self.item, key).reset_time
+        return max(1.0, reset - time.time())
 
 
 class Metrics:
@@ -363,6 +384,11 @@ class SecurityMiddleware:
         if any(rel.startswith(p) or path.startswith(p) for p in DENY_PREFIXES):
             return await self._json(scope, send, 404, {"error": messages.NOT_FOUND}, ancestors)
 
+        if scope["method"] == "GET" and rel.startswith("/gradio_api/queue/data"):
+            # The event stream ends when the session's events are done: then nothing of
+            # the question may stay in server memory.
+            session = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash", [""])[0]
+            send = self._forget_after(send, self.events["/widget" if is_widget else "/"], session)
         if scope["method"] == "POST":
             # Every POST body is capped and read before anything parses it.
             body = await _read_capped(scope, receive)
@@ -413,6 +439,15 @@ class SecurityMiddleware:
             if not state["started"]:
                 body = Answer.fixed(Status.ERROR, messages.ERROR, "internal").to_dict()
                 await self._json(scope, send, 500, body, ancestors)
+
+    @staticmethod
+    def _forget_after(send, table: EventTable, session: str):
+        async def forgetting(message):
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                table.forget(session)
+
+        return forgetting
 
     def _count(self, send):
         async def counting(message):
@@ -605,6 +640,7 @@ def create_app(settings: Settings, services=None):
     gr.mount_gradio_app(app, widget_blocks, path="/widget", **mount)
     gr.mount_gradio_app(app, page_blocks, path="/", **mount)
     events = {"/widget": EventTable(widget_blocks, MAX_BODY_BYTES), "/": EventTable(page_blocks, MAX_BODY_BYTES)}
+    app.state.blocks = {"/widget": widget_blocks, "/": page_blocks}
     app.add_middleware(
         SecurityMiddleware,
         widget_ancestors=ancestors,
@@ -662,4 +698,15 @@ def serve(settings: Settings) -> None:
     logging.config.dictConfig(LOG_CONFIG)
     app = create_app(settings)
     print(f"Signpost: http://{settings.host}:{settings.port}/  (widget /widget/, API /api/ask)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=LOG_CONFIG, server_header=False)
+    # X-Forwarded-For is believed only from SIGNPOST_TRUSTED_PROXIES (default: nobody), else
+    # any client could pick its own rate-limit key.
+    trusted = settings.trusted_proxies.strip()
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=LOG_CONFIG,
+        server_header=False,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )

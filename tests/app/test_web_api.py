@@ -224,9 +224,10 @@ def test_rate_limit_is_429_with_retry_after(b):
     # Order-free: other tests may have used some of this minute's requests, so ask
     # until refused. Within B_RATE_LIMIT + 1 requests the limit must bite, and no
     # more than B_RATE_LIMIT may have been let through.
+    # A client rotating X-Forwarded-For is still one client: no proxy is trusted by default.
     codes = []
-    for _ in range(B_RATE_LIMIT + 1):
-        codes.append(b.post("/api/ask", json={"question": QUESTION}).status_code)
+    for n in range(B_RATE_LIMIT + 1):
+        codes.append(b.post("/api/ask", json={"question": QUESTION}, headers={"x-forwarded-for": f"203.0.113.{n}"}).status_code)
         if codes[-1] == 429:
             break
     assert codes[-1] == 429 and set(codes[:-1]) <= {503}
@@ -317,3 +318,15 @@ def test_every_post_body_is_capped(a):
 @pytest.mark.parametrize("path", ["/gradio_api/dev/reload", "/widget/gradio_api/dev/reload", "/gradio_api/upload", "/widget/gradio_api/upload"])
 def test_dev_and_upload_routes_are_404(a, path):
     assert a.get(path).status_code == 404 and a.post(path, content=b"{}").status_code == 404
+
+
+def test_rate_limit_keys_ipv6_clients_by_their_64_network():
+    from app.web import RateLimiter, client_key
+
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:198.51.100.7") == "198.51.100.7" and client_key("198.51.100.7") == "198.51.100.7"
+    limiter = RateLimiter(2)
+    assert [limiter.check("2001:db8:1:2::1"), limiter.check("2001:db8:1:2::2")] == [0.0, 0.0]
+    assert limiter.check("2001:db8:1:2::3") >= 1.0  # same /64: refused
+    assert limiter.check("2001:db8:9:9::1") == 0.0  # another network: allowed
