@@ -56,7 +56,7 @@ class Services:
 
     @cached_property
     def builder(self) -> IndexBuilder:
-        return IndexBuilder(self.store, self.embedder)
+        return IndexBuilder(self.store, self.embedder, self.settings.max_file_bytes)
 
     @cached_property
     def weights(self) -> RetrievalWeights:

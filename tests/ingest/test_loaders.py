@@ -1,7 +1,9 @@
 
+from pathlib import Path
+
 import pytest
 
-from ingest import CorpusError, chunk_document, load_document
+from ingest import CorpusError, chunk_document, discover_files, load_document
 from tests.conftest import CORPUS, SEED
 
 GUIDE = CORPUS / "stalking-and-harassment-guidance.md"
@@ -134,3 +136,46 @@ def test_unreadable_files_raise_one_line_error_naming_the_file(tmp_path, name, p
         load_document(path)
     message = str(err.value)
     assert message.startswith(str(path)) and reason in message and "\n" not in message
+
+
+def test_front_matter_alias_bomb_is_refused_before_it_expands(tmp_path):
+    lol = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\ntitle: *c\n"
+    path = tmp_path / "bomb.md"
+    path.write_text(f"---\n{lol}---\n\n## Section\n\nSome text here.\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="anchors or aliases"):
+        load_document(path)
+
+
+@pytest.mark.parametrize(
+    ("front", "message"),
+    [("title:\n  nested: value\n", "must be a single value"), (f"title: {'x' * 600}\n", "must be a single value"), ("- a list\n", "key: value lines")],
+)
+def test_front_matter_values_are_short_scalars(tmp_path, front, message):
+    path = tmp_path / "doc.md"
+    path.write_text(f"---\n{front}---\n\n## Section\n\nSome text here.\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=message):
+        load_document(path)
+
+
+def test_files_over_the_size_cap_are_refused_unread(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("Stalking guidance.\n" * 200, encoding="utf-8")
+    with pytest.raises(CorpusError, match="larger than the 1,000-byte limit"):
+        load_document(path, max_bytes=1000)
+    assert load_document(path, max_bytes=100_000).blocks
+
+
+def test_links_leading_out_of_the_corpus_folder_are_skipped_and_reported(tmp_path):
+    corpus, outside = tmp_path / "corpus", tmp_path / "secret"
+    corpus.mkdir()
+    outside.mkdir()
+    (outside / "notes.md").write_text("## Keys\n\nSECRET=1\n", encoding="utf-8")
+    (corpus / "guide.md").write_text("## Section\n\nGuidance text.\n", encoding="utf-8")
+    (corpus / "notes.md").symlink_to(outside / "notes.md")
+    (corpus / "inside.md").symlink_to(corpus / "guide.md")  # a link that stays inside is fine
+    (corpus / "sub").symlink_to(outside, target_is_directory=True)  # a linked folder is not walked
+    refused = []
+    found = discover_files([corpus], refused)
+    assert [p.name for p in found] == ["guide.md", "inside.md"]
+    assert [Path(e.path) for e in refused] == [corpus / "notes.md"]
+    assert all("outside the corpus folder" in e.reason for e in refused)
