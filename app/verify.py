@@ -5,7 +5,11 @@ least one cited passage supports it. Support means:
   - lexical: enough of the sentence's content words appear in the passage, and
   - semantic: the sentence is close to some sentence of the passage, and
   - facts: every number (phone numbers, years, sections), Act name and URL in the
-    sentence appears in that passage.
+    sentence appears in that passage;
+  - polarity and force: the sentence is negated exactly when the passage sentence it is
+    closest to is ("you should not call 999" does not rest on "call 999", nor the other
+    way round), and it claims no stronger modal force than that sentence ("the court
+    will" does not rest on "the court may").
 Unsupported sentences are dropped; the pipeline turns "nothing left" into not_covered.
 """
 
@@ -22,6 +26,15 @@ from app.text import acts_in, content_terms, coverage, has_url, normalise_quotes
 from index.types import Passage
 
 _MARKUP = re.compile(r"<[^>]*>|!?\[([^\]]*)\]\([^)]*\)|[*_`#>]{1,3}")
+_WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
+NEGATIONS = frozenset({"not", "no", "never", "cannot", "can't", "don't", "doesn't", "didn't", "won't", "isn't", "aren't", "wasn't", "shouldn't", "mustn't", "nor", "without", "none", "nothing", "nobody"})
+# Words that claim certainty or obligation; a sentence may use one only if the passage does.
+STRONG_MODALS = frozenset({"must", "will", "always", "never", "definitely", "certainly", "guaranteed", "guarantee", "shall", "need", "needs", "required", "have to", "has to"})
+
+
+def _words(text: str) -> set[str]:
+    words = _WORDS.findall(normalise_quotes(text).lower())
+    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
 
 
 @dataclass(frozen=True)
@@ -85,8 +98,17 @@ class CitationVerifier:
                 reasons.append("fact_not_in_passage")
                 continue
             lexical = coverage(terms, content_terms(passage))
-            semantic = float(np.max(banks[i][1] @ vector)) if len(banks[i][1]) else 0.0
-            if lexical >= self.t.lexical and semantic >= self.t.semantic:
-                return Verdict(sentence, True)
-            reasons.append("not_supported")
+            similarities = banks[i][1] @ vector if len(banks[i][1]) else np.zeros(0)
+            semantic = float(np.max(similarities)) if len(similarities) else 0.0
+            if lexical < self.t.lexical or semantic < self.t.semantic:
+                reasons.append("not_supported")
+                continue
+            said, source = _words(sentence.text), _words(banks[i][0][int(np.argmax(similarities))])
+            if bool(said & NEGATIONS) != bool(source & NEGATIONS):
+                reasons.append("negation_mismatch")
+                continue
+            if (said & STRONG_MODALS) - source:
+                reasons.append("stronger_than_passage")
+                continue
+            return Verdict(sentence, True)
         return Verdict(sentence, False, reasons[0] if reasons else "not_supported")

@@ -85,3 +85,33 @@ def test_server_that_is_down_falls_back(services):
 
     answer = llm_pipeline(services, f"http://127.0.0.1:{free_port()}/v1").ask(QUESTION)
     assert answer.status is Status.ANSWERED and answer.composer == "extractive (llm fallback)"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "The court cannot grant an order the same day if satisfied that you are at risk. [1]",  # negation added
+        "An application to the court can often be done by notifying the other party if time is critical. [1]",  # negation dropped
+        "The court will always grant an order the same day if you are at risk. [1]",  # stronger than "can"
+    ],
+    ids=["negation-added", "negation-dropped", "stronger-modality"],
+)
+def test_flipped_negation_or_stronger_modality_is_dropped(services, bad):
+    """STAND-IN model replies that reuse the passage's words to say something else."""
+    answer, _ = ask(services, GOOD + " " + bad)
+    assert answer.status is Status.ANSWERED and answer.composer == "llm"
+    assert bad.removesuffix(" [1]") not in answer.answer
+    assert answer.answer.count("[1]") == 2  # the two faithful sentences stay
+
+
+def test_should_not_call_999_does_not_rest_on_call_999(services):
+    from app.answer import Sentence
+    from app.compose import SentenceBank
+    from app.verify import CitationVerifier
+    from index.types import Passage
+
+    passage = Passage("c1", "doc", "Doc", "Emergency", "", "emergency", "England and Wales", 0, "If you are in immediate danger, call 999 and ask for the police.")
+    verifier = CitationVerifier(SentenceBank(services.embedder))
+    kept = verifier.check([Sentence("If you are in immediate danger, call 999 and ask for the police.", (0,))], [passage])
+    flipped = verifier.check([Sentence("If you are in immediate danger, you should not call 999 or ask for the police.", (0,))], [passage])
+    assert kept[0].supported and not flipped[0].supported and flipped[0].reason == "negation_mismatch"
