@@ -119,7 +119,9 @@ class HistoryItem(BaseModel):
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    question: StrictStr = Field(description="The question, in plain words.")
+    question: StrictStr = Field(
+        description="The question, in plain words. An empty question, one with no letters or digits, or one over the length limit gets 400 (status invalid_question).",
+    )
     history: list[StrictStr | HistoryItem] = Field(
         default_factory=list,
         max_length=MAX_HISTORY_ITEMS,
