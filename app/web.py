@@ -37,31 +37,43 @@ MAX_BODY_BYTES = 16 * 1024
 MAX_HISTORY_ITEMS = 20
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-# Gradio routes this app never uses: uploads, files, the un-queued run API, monitoring...
-DENY_PREFIXES = (
-    "/gradio_api/upload",
-    "/gradio_api/runs",
-    "/gradio_api/run-history",
-    "/gradio_api/run/",
-    "/gradio_api/api/",
-    "/gradio_api/call/",
-    "/gradio_api/file=",
-    "/gradio_api/file/",
-    "/gradio_api/proxy=",
-    "/gradio_api/stream/",
-    "/gradio_api/process_recording",
-    "/gradio_api/vibe-edit",
-    "/gradio_api/undo-vibe-edit",
-    "/gradio_api/vibe-code",
-    "/gradio_api/openapi.json",
-    "/gradio_api/deep_link",
-    "/gradio_api/mcp",
-    "/monitoring",
-    "/login",
-    "/logout",
-    "/dev/reload",
-    "/gradio_api/dev/",
+# The only routes that exist, as (method, path); everything else is 404. Gradio's own
+# routes are listed relative to its mount ("/" and "/widget"): what the chat page and the
+# widget load and call, seen in a real browser (tests/browser). Uploads, files, the run
+# API, monitoring, dev reload, MCP and the rest are simply not there.
+APP_ROUTES = frozenset(
+    {
+        ("POST", "/api/ask"),
+        ("GET", "/healthz"),
+        ("GET", "/metrics"),
+        ("GET", "/openapi.json"),
+        ("GET", "/signpost-static/quick_exit.js"),
+        ("GET", "/widget"),
+    }
 )
+GRADIO_ROUTES = frozenset(
+    {
+        ("GET", "/"),
+        ("GET", "/config"),
+        ("GET", "/theme.css"),
+        ("GET", "/favicon.ico"),
+        ("GET", "/gradio_api/queue/data"),
+        ("POST", "/gradio_api/queue/join"),
+    }
+)
+GRADIO_STATIC_PREFIXES = ("/assets/", "/static/")
+
+
+def route_allowed(method: str, path: str) -> bool:
+    method = "GET" if method == "HEAD" else method
+    if (method, path) in APP_ROUTES:
+        return True
+    rel = path[len("/widget") :] if path.startswith("/widget/") else path
+    if (method, rel) in GRADIO_ROUTES:
+        return True
+    return method == "GET" and rel.startswith(GRADIO_STATIC_PREFIXES) and ".." not in rel
+
+
 _EVENT_KEYS = {"data", "fn_index", "trigger_id", "session_hash", "event_data", "event_id"}
 
 
@@ -383,7 +395,7 @@ class SecurityMiddleware:
         is_api = path == "/api/ask"
         if is_api:
             send = self._count(send)
-        if any(rel.startswith(p) or path.startswith(p) for p in DENY_PREFIXES):
+        if not route_allowed(scope["method"], path):
             return await self._json(scope, send, 404, {"error": messages.NOT_FOUND}, ancestors)
 
         if scope["method"] == "GET" and rel.startswith("/gradio_api/queue/data"):
