@@ -388,6 +388,22 @@ class SecurityMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        started = False
+
+        async def tracking(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, tracking)
+        except Exception as exc:  # a fault in this layer itself: the kind only, never the request
+            log.error("unhandled %s in the security layer on %s", type(exc).__name__, scope.get("path", ""))
+            if not started:
+                body = Answer.fixed(Status.ERROR, messages.ERROR, "internal").to_dict()
+                await self._json(scope, send, 500, body, ["'self'"])
+
+    async def _handle(self, scope, receive, send):
         path = scope.get("path", "")
         rel = path[len("/widget"):] if path.startswith("/widget/") else path
         is_widget = path == "/widget" or path.startswith("/widget/")

@@ -37,3 +37,19 @@ def test_internal_fault_is_500_generic_and_never_echoes_or_logs_the_question(ser
     assert SENTINEL not in response.text
     assert "pipeline fault: RuntimeError" in caplog.text
     assert SENTINEL not in caplog.text
+
+
+def test_a_fault_in_the_security_layer_is_500_generic_and_quiet(services, caplog, monkeypatch):
+    from app import web
+
+    def broken_check(self, client):
+        raise RuntimeError(f"limiter broke for {SENTINEL}")
+
+    monkeypatch.setattr(web.RateLimiter, "check", broken_check)
+    app = create_app(services.settings, services)
+    caplog.set_level(logging.DEBUG)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/api/ask", json={"question": f"Can I get an injunction? {SENTINEL}"})
+    assert response.status_code == 500 and response.json()["answer"] == messages.ERROR
+    assert SENTINEL not in response.text and SENTINEL not in caplog.text
+    assert "unhandled RuntimeError in the security layer on /api/ask" in caplog.text
