@@ -35,6 +35,7 @@ log = logging.getLogger("signpost.web")
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 16 * 1024
 MAX_HISTORY_ITEMS = 20
+MAX_STREAMS_PER_CLIENT = 4  # open Gradio event streams per client (a page needs one)
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 # The only routes that exist, as (method, path); everything else is 404. Gradio's own
@@ -378,6 +379,8 @@ class SecurityMiddleware:
     def __init__(self, app, widget_ancestors: list[str], exit_url: str, limiter: RateLimiter, metrics: Metrics, max_chars: int, events: dict[str, EventTable]):
         self.app = app
         self.events = events  # mount ("/", "/widget") -> its event table
+        self._streams: dict[str, int] = {}  # client key -> open event streams
+        self._streams_lock = threading.Lock()
         self.widget_ancestors = widget_ancestors
         self.limiter, self.metrics, self.max_chars = limiter, metrics, max_chars
         self.exit_tag = (
@@ -388,6 +391,26 @@ class SecurityMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        stream_key = None
+        if scope["method"] == "GET" and scope.get("path", "").removeprefix("/widget").startswith("/gradio_api/queue/data"):
+            # Each open event stream holds a server task: a client gets a few at once.
+            stream_key = client_key(_client(scope))
+            with self._streams_lock:
+                if self._streams.get(stream_key, 0) >= MAX_STREAMS_PER_CLIENT:
+                    stream_key = None
+                    body = Answer.fixed(Status.ERROR, messages.BUSY, "too_many_streams").to_dict()
+                    return await self._json(scope, send, 429, body, ["'self'"], [(b"retry-after", b"5")])
+                self._streams[stream_key] = self._streams.get(stream_key, 0) + 1
+        try:
+            await self._guarded(scope, receive, send)
+        finally:
+            if stream_key is not None:
+                with self._streams_lock:
+                    self._streams[stream_key] -= 1
+                    if not self._streams[stream_key]:
+                        del self._streams[stream_key]
+
+    async def _guarded(self, scope, receive, send):
         started = False
 
         async def tracking(message):

@@ -53,3 +53,41 @@ def test_a_fault_in_the_security_layer_is_500_generic_and_quiet(services, caplog
     assert response.status_code == 500 and response.json()["answer"] == messages.ERROR
     assert SENTINEL not in response.text and SENTINEL not in caplog.text
     assert "unhandled RuntimeError in the security layer on /api/ask" in caplog.text
+
+
+def test_a_client_gets_a_few_event_streams_at_once_not_more():
+    """The security layer in front of a slow app that holds each event stream open."""
+    import asyncio
+
+    import httpx
+
+    from app import web
+
+    release = asyncio.Event()
+
+    async def slow_app(scope, receive, send):
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        await send({"type": "http.response.body", "body": b"data: {}\n\n"})
+
+    class NoBlocks:
+        fns: dict = {}
+
+    events = {"/": web.EventTable(NoBlocks(), 100), "/widget": web.EventTable(NoBlocks(), 100)}
+    layer = web.SecurityMiddleware(slow_app, ["'self'"], "https://www.bbc.co.uk/weather", web.RateLimiter(100), web.Metrics(), 1000, events)
+
+    async def run():
+        transport = httpx.ASGITransport(app=layer, client=("198.51.100.7", 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            held = [asyncio.create_task(client.get("/gradio_api/queue/data", params={"session_hash": f"s{n}"})) for n in range(web.MAX_STREAMS_PER_CLIENT)]
+            await asyncio.sleep(0.2)
+            refused = await client.get("/widget/gradio_api/queue/data", params={"session_hash": "extra"})
+            release.set()
+            done = await asyncio.gather(*held)
+            again = await client.get("/gradio_api/queue/data", params={"session_hash": "later"})
+        return refused, done, again
+
+    refused, done, again = asyncio.run(run())
+    assert refused.status_code == 429 and refused.json()["reason"] == "too_many_streams"
+    assert [r.status_code for r in done] == [200] * web.MAX_STREAMS_PER_CLIENT
+    assert again.status_code == 200  # streams that ended are counted off
