@@ -159,6 +159,11 @@ class Pipeline:
         self.signposts = signposts
         self._bank, self._retriever = bank, retriever
 
+    @property
+    def triage(self) -> SafetyTriage:
+        """The safety triage this pipeline runs (for the eval and the benchmark)."""
+        return next(s.triage for s in self.stages if isinstance(s, TriageStage))
+
     def warm(self) -> None:
         """Load the model and pre-split every chunk, so the first question is fast.
 

@@ -65,11 +65,16 @@ GRADIO_ROUTES = frozenset(
 GRADIO_STATIC_PREFIXES = ("/assets/", "/static/")
 
 
+def gradio_mount(path: str) -> tuple[str, str]:
+    """(mount, path within it): "/widget/x" -> ("/widget", "/x"); anything else -> ("/", path)."""
+    return ("/widget", path[len("/widget") :]) if path.startswith("/widget/") else ("/", path)
+
+
 def route_allowed(method: str, path: str) -> bool:
     method = "GET" if method == "HEAD" else method
     if (method, path) in APP_ROUTES:
         return True
-    rel = path[len("/widget") :] if path.startswith("/widget/") else path
+    rel = gradio_mount(path)[1]
     if (method, rel) in GRADIO_ROUTES:
         return True
     return method == "GET" and rel.startswith(GRADIO_STATIC_PREFIXES) and ".." not in rel
@@ -392,7 +397,7 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         stream_key = None
-        if scope["method"] == "GET" and scope.get("path", "").removeprefix("/widget").startswith("/gradio_api/queue/data"):
+        if scope["method"] == "GET" and gradio_mount(scope.get("path", ""))[1].startswith("/gradio_api/queue/data"):
             # Each open event stream holds a server task: a client gets a few at once.
             stream_key = client_key(_client(scope))
             with self._streams_lock:
@@ -428,8 +433,8 @@ class SecurityMiddleware:
 
     async def _handle(self, scope, receive, send):
         path = scope.get("path", "")
-        rel = path[len("/widget"):] if path.startswith("/widget/") else path
-        is_widget = path == "/widget" or path.startswith("/widget/")
+        mount, rel = gradio_mount(path)
+        is_widget = path == "/widget" or mount == "/widget"
         ancestors = self.widget_ancestors if is_widget else ["'self'"]
         is_api = path == "/api/ask"
         if is_api:
@@ -441,14 +446,14 @@ class SecurityMiddleware:
             # The event stream ends when the session's events are done: then nothing of
             # the question may stay in server memory.
             session = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash", [""])[0]
-            send = self._forget_after(send, self.events["/widget" if is_widget else "/"], session)
+            send = self._forget_after(send, self.events[mount], session)
         if scope["method"] == "POST":
             # Every POST body is capped and read before anything parses it.
             body = await _read_capped(scope, receive)
             if body is None:
                 answer = Answer.fixed(Status.INVALID_QUESTION, messages.TOO_LARGE.format(limit=self.max_chars), "too_large")
                 return await self._json(scope, send, 413, answer.to_dict(), ancestors)
-            if rel.startswith("/gradio_api/queue/join") and not self.events["/widget" if is_widget else "/"].allows(body):
+            if rel.startswith("/gradio_api/queue/join") and not self.events[mount].allows(body):
                 # A fixed message that echoes nothing of the request.
                 return await self._json(scope, send, 400, {"error": messages.BAD_EVENT}, ancestors)
             receive = _replay(body)

@@ -54,10 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     for q in questions:  # warm every path once
         pipeline.ask(q)
 
-    from app.pipeline import TriageStage
     from app.triage import segments
 
-    triage = next(s.triage for s in pipeline.stages if isinstance(s, TriageStage))
+    triage = pipeline.triage
     embed, retrieve, answer, triage_ms, triage_embed_ms = [], [], [], [], []
     for _ in range(args.rounds):
         for q in questions:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from app.pipeline import TriageStage
 from eval.behaviour import behaviour_metrics
 from eval.gate import baseline_from, check_gate, load_baseline, load_thresholds
 from eval.golden import GOLDEN_FILE, SPLITS, GoldenItem, load_golden
@@ -97,7 +96,7 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
         metrics.update({k: hybrid[k] for k in RETRIEVAL_GATE_KEYS})
         by_split[name] = metrics
 
-    triage = evaluate_triage(next(s.triage for s in pipeline.stages if isinstance(s, TriageStage)))
+    triage = evaluate_triage(pipeline.triage)
     by_split["triage_held_out"] = triage["metrics"]
     by_split["triage_held_out_real"] = triage["real_only"]
     return {

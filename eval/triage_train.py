@@ -131,6 +131,7 @@ def train(embedder, data_file: Path = MESSAGES_FILE) -> dict:
     heads, report = {}, {}
     rules = SafetyRules()
     veto = np.array([rules.is_question_about_the_law(i.text) for i in items])
+    rule_labels = [rules.labels(i.text) for i in items]  # once, not once per head
     caught: dict[str, np.ndarray] = {}  # head -> messages its rules or threshold fire on (out of fold)
     for label in HEADS:
         positive = np.array([has_head(i.labels, label) for i in items])
@@ -149,7 +150,7 @@ def train(embedder, data_file: Path = MESSAGES_FILE) -> dict:
         if label == "emergency":  # what the danger and threat labels already catch
             ruled = caught["immediate_danger"] | caught["threat"]
         else:
-            ruled = np.array([label in rules.labels(i.text) for i in items])
+            ruled = np.array([label in found for found in rule_labels])
         live = ~veto
         threshold = _threshold(
             oof[counted],
@@ -186,7 +187,7 @@ def train(embedder, data_file: Path = MESSAGES_FILE) -> dict:
             "threshold": round(threshold, DECIMALS),
         }
         if label != "emergency":
-            hits = np.array([label in rules.labels(i.text) for i in items])
+            hits = np.array([label in found for found in rule_labels])
             report[label]["rule_catches_beyond_head"] = int((hits & counted & positive & (oof < threshold)).sum())
             report[label]["rule_false_alarms"] = int((hits & counted & ~positive).sum())
     return {
