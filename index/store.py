@@ -69,12 +69,23 @@ def _describe(url: str | None, home: Path) -> str:
     return f"the Chroma server at {url}" if url else f"the local index in {home}"
 
 
+def _certificate_refused(exc: BaseException | None) -> bool:
+    """Whether a TLS certificate check failed anywhere in the exception's chain."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 class ChunkStore:
     """Chroma access for Signpost: manifest, generations, chunk vectors."""
 
-    def __init__(self, home: Path, url: str | None = None, hnsw: dict | None = None):
+    def __init__(self, home: Path, url: str | None = None, hnsw: dict | None = None, token: str | None = None, ca_file: Path | None = None):
         self.home = Path(home)
         self.url = url
+        self._token, self._ca_file = token, ca_file
         self.hnsw = {**DEFAULT_HNSW, **(hnsw or {})}
         self._client = None
 
@@ -92,6 +103,7 @@ class ChunkStore:
         # Imported here: chromadb pulls in a lot, and `signpost --help` must stay instant.
         import chromadb
         from chromadb.config import Settings as ChromaSettings
+        from chromadb.errors import ChromaAuthError
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         try:
@@ -100,12 +112,21 @@ class ChunkStore:
 
                 parsed = urlparse(self.url)
                 if parsed.scheme not in ("http", "https") or not parsed.hostname:
-                    raise IndexUnavailable(f"SIGNPOST_CHROMA_URL must look like http://host:8000, not {self.url!r}")
-                client = chromadb.HttpClient(
+                    raise IndexUnavailable(f"SIGNPOST_CHROMA_URL must look like https://host:8000, not {self.url!r}")
+                if self._ca_file is not None and not Path(self._ca_file).is_file():
+                    raise IndexUnavailable(f"SIGNPOST_CHROMA_CA_FILE {self._ca_file} is not a file")
+                server_settings = ChromaSettings(
+                    anonymized_telemetry=False,
+                    # Chroma's token authentication: "Authorization: Bearer <token>"
+                    chroma_client_auth_provider="chromadb.auth.token_authn.TokenAuthClientProvider" if self._token else None,
+                    chroma_client_auth_credentials=self._token,
+                    chroma_server_ssl_verify=str(self._ca_file) if self._ca_file else None,
+                )
+                client = chromadb.HttpClient(  # asks the server who we are: a wrong token fails here
                     host=parsed.hostname,
                     port=parsed.port or (443 if parsed.scheme == "https" else 8000),
                     ssl=parsed.scheme == "https",
-                    settings=chroma_settings,
+                    settings=server_settings,
                 )
                 client.heartbeat()
                 return client
@@ -113,7 +134,12 @@ class ChunkStore:
             return chromadb.PersistentClient(path=str(self.home / "chroma"), settings=chroma_settings)
         except IndexUnavailable:
             raise
+        except ChromaAuthError:
+            problem = "refused the token in SIGNPOST_CHROMA_TOKEN" if self._token else "asks for a token: set SIGNPOST_CHROMA_TOKEN"
+            raise IndexUnavailable(f"The Chroma server at {self.url} {problem}.") from None
         except Exception as exc:  # chromadb raises many types for "cannot reach"
+            if _certificate_refused(exc):
+                raise IndexUnavailable(f"The Chroma server at {self.url} has a certificate this machine does not trust; set SIGNPOST_CHROMA_CA_FILE to the CA that signed it.") from None
             raise IndexUnavailable(f"Cannot open {self.where}: {type(exc).__name__}. Is it running?") from None
 
     @contextmanager

@@ -100,15 +100,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+def wait_for_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None, cafile: Path | None = None) -> None:
+    import ssl
     import urllib.request
+
+    context = ssl.create_default_context(cafile=str(cafile)) if cafile else None
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with urllib.request.urlopen(url, timeout=2, context=context):
                 return
         except Exception:
             time.sleep(0.3)
@@ -130,6 +133,48 @@ def chroma_server(tmp_path_factory):
         try:
             wait_for_http(f"{url}/api/v2/heartbeat", proc=proc)
             yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="session")
+def chroma_auth_server(tmp_path_factory):
+    """A real Chroma server with Chroma's token authentication, over https.
+
+    `chroma run` (chromadb 1.x, Rust) has no authentication, so this is Chroma's own
+    Python server (`uvicorn chromadb.app:app`, the same package) with its
+    TokenAuthenticationServerProvider, behind a self-signed certificate made with
+    openssl. Yields (url, token, ca_file)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("openssl is needed to make the test certificate (apt-get install openssl)")
+    data = tmp_path_factory.mktemp("chroma-auth")
+    cert, key = data / "cert.pem", data / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    token, port = "test-token-" + os.urandom(8).hex(), free_port()
+    env = {
+        **os.environ,
+        "ANONYMIZED_TELEMETRY": "False",
+        "IS_PERSISTENT": "1",
+        "PERSIST_DIRECTORY": str(data / "db"),
+        "CHROMA_SERVER_AUTHN_PROVIDER": "chromadb.auth.token_authn.TokenAuthenticationServerProvider",
+        "CHROMA_SERVER_AUTHN_CREDENTIALS": token,
+    }
+    command = [sys.executable, "-m", "uvicorn", "chromadb.app:app", "--host", "127.0.0.1", "--port", str(port), "--ssl-keyfile", str(key), "--ssl-certfile", str(cert)]
+    with open(data / "server.log", "wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=data)
+        url = f"https://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{url}/api/v2/heartbeat", proc=proc, cafile=cert)
+            yield url, token, cert
         finally:
             proc.terminate()
             try:

@@ -81,6 +81,28 @@ def test_chroma_server_ingest_and_search(chroma_server):
 
 
 @pytest.mark.server
+def test_authenticated_chroma_server_over_https(chroma_auth_server):
+    url, token, ca_file = chroma_auth_server
+    env = {"SIGNPOST_CHROMA_URL": url, "SIGNPOST_CHROMA_TOKEN": token, "SIGNPOST_CHROMA_CA_FILE": str(ca_file)}
+    ingest = run_cli("ingest", str(CORPUS), env=env)
+    assert ingest.returncode == 0, ingest.stderr
+    found = json.loads(run_cli("search", "emergency housing if I'm being stalked", "--json", env=env).stdout)
+    assert found[0]["section"] == "Additional Support and Assistance"
+
+    for token_env, says in ((token + "x", "refused the token in SIGNPOST_CHROMA_TOKEN."), ("", "asks for a token: set SIGNPOST_CHROMA_TOKEN.")):
+        result = run_cli("search", "injunction", env={**env, "SIGNPOST_CHROMA_TOKEN": token_env})
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [f"signpost: The Chroma server at {url} {says}"]
+        assert token not in result.stderr
+
+    untrusted = run_cli("search", "injunction", env={**env, "SIGNPOST_CHROMA_CA_FILE": ""})  # self-signed: the system CAs refuse it
+    assert untrusted.returncode == 2
+    assert untrusted.stderr.strip().splitlines() == [
+        f"signpost: The Chroma server at {url} has a certificate this machine does not trust; set SIGNPOST_CHROMA_CA_FILE to the CA that signed it."
+    ]
+
+
+@pytest.mark.server
 def test_chroma_server_down_is_one_clear_line():
     from tests.conftest import free_port
 
