@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from index.types import Passage
 
 
@@ -28,27 +30,12 @@ class Notice:
     items: tuple[dict, ...] = ()  # helplines: {"name", "number", "for"}
     source: str = "fixed"
 
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, "text": self.text, "items": [dict(i) for i in self.items], "source": self.source}
 
 
 @dataclass(frozen=True)
 class Citation:
     n: int
     passage: Passage
-
-    def to_dict(self) -> dict:
-        p = self.passage
-        return {
-            "n": self.n,
-            "chunk_id": p.chunk_id,
-            "doc": p.doc_id,
-            "doc_title": p.doc_title,
-            "section": p.section,
-            "subsection": p.subsection,
-            "anchor": p.anchor,
-            "text": p.text,
-        }
 
 
 @dataclass(frozen=True)
@@ -84,14 +71,69 @@ class Answer:
         return cls(status, message, [], notices, messages.DISCLAIMER, reason, **extra)
 
     def to_dict(self) -> dict:
-        return {
-            "status": self.status.value,
-            "answer": self.answer,
-            "citations": [c.to_dict() for c in self.citations],
-            "notices": [n.to_dict() for n in self.notices],
-            "disclaimer": self.disclaimer,
-            "reason": self.reason,
-            "related": [{"chunk_id": p.chunk_id, "doc": p.doc_id, "section": p.section, "text": p.text} for p in self.related],
-            "composer": self.composer,
-            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
-        }
+        """The JSON every surface sends (CLI --json, the API): AnswerOut's serialization."""
+        return AnswerOut.of(self).model_dump(mode="json", by_alias=True)
+
+
+# --- the wire format: one pydantic model, the API's response model and every surface's serializer ---
+
+
+class HelplineOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    name: str
+    number: str
+    for_: str = Field(alias="for")
+
+
+class NoticeOut(BaseModel):
+    kind: str = Field(description="emergency | child_safety | crisis | partial | signpost | jurisdiction | info")
+    text: str
+    items: list[HelplineOut]
+    source: str = Field(description="triage: raised by safety triage for this message; fixed: carried by every answer of this status")
+
+
+class CitationOut(BaseModel):
+    n: int
+    chunk_id: str
+    doc: str
+    doc_title: str
+    section: str
+    subsection: str
+    anchor: str
+    text: str
+
+
+class RelatedOut(BaseModel):
+    chunk_id: str
+    doc: str
+    section: str
+    text: str
+
+
+class AnswerOut(BaseModel):
+    status: Status = Field(description="answered | not_covered | invalid_question | error")
+    answer: str = Field(description="The answer; each statement ends with [n] marks that refer to citations.")
+    citations: list[CitationOut]
+    notices: list[NoticeOut] = Field(description="Show these first; emergency notices above the answer.")
+    disclaimer: str
+    reason: str
+    related: list[RelatedOut] = Field(description="Passages that may be related, when the guidance does not cover the question.")
+    composer: str
+    timings_ms: dict[str, float]
+
+    @classmethod
+    def of(cls, answer: Answer) -> AnswerOut:
+        return cls(
+            status=answer.status,
+            answer=answer.answer,
+            citations=[
+                CitationOut(n=c.n, chunk_id=c.passage.chunk_id, doc=c.passage.doc_id, doc_title=c.passage.doc_title, section=c.passage.section, subsection=c.passage.subsection, anchor=c.passage.anchor, text=c.passage.text)
+                for c in answer.citations
+            ],
+            notices=[NoticeOut(kind=n.kind, text=n.text, items=[HelplineOut.model_validate(dict(i)) for i in n.items], source=n.source) for n in answer.notices],
+            disclaimer=answer.disclaimer,
+            reason=answer.reason,
+            related=[RelatedOut(chunk_id=p.chunk_id, doc=p.doc_id, section=p.section, text=p.text) for p in answer.related],
+            composer=answer.composer,
+            timings_ms={k: round(v, 2) for k, v in answer.timings_ms.items()},
+        )

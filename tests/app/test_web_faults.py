@@ -40,12 +40,12 @@ def test_internal_fault_is_500_generic_and_never_echoes_or_logs_the_question(ser
 
 
 def test_a_fault_in_the_security_layer_is_500_generic_and_quiet(services, caplog, monkeypatch):
-    from app import web
+    from app.web import limits
 
     def broken_check(self, client):
         raise RuntimeError(f"limiter broke for {SENTINEL}")
 
-    monkeypatch.setattr(web.RateLimiter, "check", broken_check)
+    monkeypatch.setattr(limits.RateLimiter, "check", broken_check)
     app = create_app(services.settings, services)
     caplog.set_level(logging.DEBUG)
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -61,7 +61,10 @@ def test_a_client_gets_a_few_event_streams_at_once_not_more():
 
     import httpx
 
-    from app import web
+    from app.web.allowlist import EventTable
+    from app.web.limits import MAX_STREAMS_PER_CLIENT, RateLimiter
+    from app.web.metrics import Metrics
+    from app.web.security import SecurityMiddleware
 
     release = asyncio.Event()
 
@@ -73,13 +76,13 @@ def test_a_client_gets_a_few_event_streams_at_once_not_more():
     class NoBlocks:
         fns: dict = {}
 
-    events = {"/": web.EventTable(NoBlocks(), 100), "/widget": web.EventTable(NoBlocks(), 100)}
-    layer = web.SecurityMiddleware(slow_app, ["'self'"], "https://www.bbc.co.uk/weather", web.RateLimiter(100), web.Metrics(), 1000, events)
+    events = {"/": EventTable(NoBlocks(), 100), "/widget": EventTable(NoBlocks(), 100)}
+    layer = SecurityMiddleware(slow_app, ["'self'"], "https://www.bbc.co.uk/weather", RateLimiter(100), Metrics(), 1000, events)
 
     async def run():
         transport = httpx.ASGITransport(app=layer, client=("198.51.100.7", 1234))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            held = [asyncio.create_task(client.get("/gradio_api/queue/data", params={"session_hash": f"s{n}"})) for n in range(web.MAX_STREAMS_PER_CLIENT)]
+            held = [asyncio.create_task(client.get("/gradio_api/queue/data", params={"session_hash": f"s{n}"})) for n in range(MAX_STREAMS_PER_CLIENT)]
             await asyncio.sleep(0.2)
             refused = await client.get("/widget/gradio_api/queue/data", params={"session_hash": "extra"})
             release.set()
@@ -89,5 +92,5 @@ def test_a_client_gets_a_few_event_streams_at_once_not_more():
 
     refused, done, again = asyncio.run(run())
     assert refused.status_code == 429 and refused.json()["reason"] == "too_many_streams"
-    assert [r.status_code for r in done] == [200] * web.MAX_STREAMS_PER_CLIENT
+    assert [r.status_code for r in done] == [200] * MAX_STREAMS_PER_CLIENT
     assert again.status_code == 200  # streams that ended are counted off
