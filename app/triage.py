@@ -186,6 +186,8 @@ class SafetyRules:
         self._add = {label: _compile(data.get(label)) for label in LABELS}
         self._about_the_law = _compile(data.get("about_the_law"))
         self._happening_now = _compile(data.get("happening_now"))
+        self._plain_question = _compile(data.get("plain_question"))
+        self._danger_words = _compile(data.get("danger_words"))
 
     def is_question_about_the_law(self, text: str) -> bool:
         """A short single question about the law, with nothing said to be happening now."""
@@ -196,6 +198,20 @@ class SafetyRules:
             and any(p.search(norm) for p in self._about_the_law)
             and not any(p.search(norm) for p in self._happening_now)
         )
+
+    def is_plain_question(self, text: str) -> bool:
+        """One short question asking for information, with no word of danger or of now."""
+        norm = normalise_message(text)
+        return (
+            len(norm.split()) <= _LAW_QUESTION_MAX_WORDS
+            and not segments(norm)
+            and any(p.search(norm) for p in self._plain_question)
+            and not any(p.search(norm) for p in self._happening_now + self._danger_words)
+        )
+
+    def vetoes(self, text: str) -> bool:
+        """Whether the learned labels are set aside: a question about the law, or a plain question."""
+        return self.is_question_about_the_law(text) or self.is_plain_question(text)
 
     def labels(self, text: str) -> set[str]:
         norm = normalise_message(text)
@@ -259,7 +275,7 @@ class SafetyTriage:
     def assess(self, text: str) -> TriageResult:
         probs, vector = self.scores(text)
         fired = {head for head, p, t in zip(self.head.labels, probs, self.head.thresholds, strict=True) if p >= t}
-        if self.rules.is_question_about_the_law(text):
+        if self.rules.vetoes(text):
             fired = set()
         labels = frozenset((fired - {"emergency"}) | self.rules.labels(text))
         topics, in_scope, other = self.scope.assess(text)

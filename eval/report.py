@@ -96,6 +96,8 @@ def write_report(summary: dict, out: Path, baseline: dict) -> Path:
     triage_html = f"""<h2>Safety triage (held-out split)</h2>
 <p>{t_every['n']} held-out messages ({t_real['n']} real, the rest typing variants of them), split from the training data by source.
 Emergency notice (immediate_danger or threat): recall {t_every['emergency_recall']:.3f}; on messages with no label (hard negatives) it fires for {t_every['hard_negative_emergency_rate']:.3f}.
+Blind test (round 2, collected after the first held-out measurements; {triage.get('round2', {}).get('n', 0)} held-out messages):
+emergency recall {_fmt(triage.get('round2', {}).get('emergency_recall'))}, hard-negative emergency rate {_fmt(triage.get('round2', {}).get('hard_negative_emergency_rate'))}.
 Seconds per message: {triage['seconds_per_message']:.4f}.</p>
 <table><tr><th>label</th><th>TP</th><th>FN</th><th>FP</th><th>TN</th><th>recall</th><th>precision</th><th>recall (real only)</th><th>precision (real only)</th></tr>{t_rows}</table>
 <h3>Mistakes (first 60)</h3><table><tr><th>id</th><th>origin</th><th>expected</th><th>got</th><th>message</th></tr>{t_misses}</table>"""

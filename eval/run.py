@@ -99,6 +99,8 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
     triage = evaluate_triage(pipeline.triage)
     by_split["triage_held_out"] = triage["metrics"]
     by_split["triage_held_out_real"] = triage["real_only"]
+    if triage["round2"]:
+        by_split["triage_held_out_round2"] = triage["round2"]
     return {
         "metrics": by_split.get("all") or next(iter(by_split.values())),
         "by_split": by_split,
@@ -169,8 +171,10 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
     html = write_report(summary, report_dir, baseline)
     _print_table(result["by_split"], [sp for sp in result["by_split"] if not sp.startswith("triage")], list(result["metrics"]))
     print("\nsafety triage, held-out split (per label; the emergency notice is immediate_danger or threat):")
-    _print_table(result["by_split"], ["triage_held_out", "triage_held_out_real"], [k for k in result["triage"]["metrics"] if k != "n"])
-    print(f"{'messages':32s} {result['triage']['metrics']['n']:>9d} {result['triage']['real_only']['n']:>9d}")
+    triage_splits = [sp for sp in ("triage_held_out", "triage_held_out_real", "triage_held_out_round2") if sp in result["by_split"]]
+    _print_table(result["by_split"], triage_splits, [k for k in result["triage"]["metrics"] if k != "n"])
+    print(f"{'messages':32s} " + " ".join(f"{result['by_split'][sp]['n']:>9d}" for sp in triage_splits))
+    print("(round2: collected after the first held-out measurements; its held-out part is the blind test)")
     for name, reason in result["skipped"].items():
         print(f"{name:32s} skipped: {reason}")
     print(f"\nreport: {html}\nsummary: {json_path}")

@@ -20,6 +20,10 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     every = triage_metrics(items, predicted)
     real = [(i, p) for i, p in zip(items, predicted, strict=True) if i.origin == "real"]
     real_only = triage_metrics([i for i, _ in real], [p for _, p in real])
+    # Round 2 was collected after round 1's held-out numbers had been seen (and the model
+    # changed since): its held-out part is the blind test.
+    fresh = [(i, p) for i, p in zip(items, predicted, strict=True) if i.round == 2]
+    blind = triage_metrics([i for i, _ in fresh], [p for _, p in fresh]) if fresh else {"metrics": {}}
     mistakes = [
         {"id": i.id, "origin": i.origin, "text": i.text, "expected": sorted(i.labels), "got": sorted(p), "source": i.source}
         for i, p in zip(items, predicted, strict=True)
@@ -29,6 +33,7 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
         "metrics": every["metrics"],
         "confusion": every["confusion"],
         "real_only": real_only["metrics"],
+        "round2": blind["metrics"],
         "mistakes": mistakes,
         "seconds_per_message": sum(seconds) / max(1, len(seconds)),
     }

@@ -42,7 +42,12 @@ RECALL_TARGETS = {"immediate_danger": 0.8, "threat": 0.8, "child_at_risk": 0.92,
 # notice gets the loosest ceiling because a miss there costs most (the trade-off table
 # for each head is in the head file, `tradeoff`). Measured out of fold (the golden
 # questions are one CV group), so the thresholds are not fitted to them.
-GOLDEN_CEILINGS = {"immediate_danger": 0.03, "threat": 0.03, "child_at_risk": 0.05, "self_harm": 0.05, "emergency": 0.10}
+# The emergency ceiling was 0.10 with round 1's data. With round 2 added, the training
+# split's trade-off (cross-validated, after the plain-question veto) was: ceiling 0.05 ->
+# recall 0.946, hard negatives firing 0.57; 0.10 -> recall 0.959, hard negatives 0.68.
+# Eleven points of noise for 1.3 of recall, on a page that shows the 999 line anyway:
+# 0.05 it is.
+GOLDEN_CEILINGS = {"immediate_danger": 0.03, "threat": 0.03, "child_at_risk": 0.05, "self_harm": 0.05, "emergency": 0.05}
 C_GRID = (1.0, 4.0, 16.0)
 FOLDS = 5
 DECIMALS = 6
@@ -130,7 +135,7 @@ def train(embedder, data_file: Path = MESSAGES_FILE) -> dict:
     counted = np.array([i.origin in ("real", "variant", "team") for i in items])  # CV metrics on the triage data only
     heads, report = {}, {}
     rules = SafetyRules()
-    veto = np.array([rules.is_question_about_the_law(i.text) for i in items])
+    veto = np.array([rules.vetoes(i.text) for i in items])
     rule_labels = [rules.labels(i.text) for i in items]  # once, not once per head
     caught: dict[str, np.ndarray] = {}  # head -> messages its rules or threshold fire on (out of fold)
     for label in HEADS:
@@ -162,11 +167,12 @@ def train(embedder, data_file: Path = MESSAGES_FILE) -> dict:
         golden = np.array([i.origin == "golden" for i in items])
         hard = counted & np.array([not i.labels for i in items])
         tradeoff = []
+        live_oof = np.where(live, oof, 0.0)  # a vetoed question never fires, whatever its score
         for ceiling in (0.03, 0.05, 0.1, 0.2):
-            t = _ceiling_threshold(oof[golden], ceiling)
+            t = _ceiling_threshold(live_oof[golden], ceiling)
             f = ((oof >= t) | ruled) & live
             tradeoff.append({"golden_ceiling": ceiling, "threshold": round(t, 4), "cv_recall": round(float(f[counted & positive].mean()), 4), "cv_false_alarm_rate_hard_negatives": round(float(f[hard].mean()), 4)})
-        threshold = max(threshold, _ceiling_threshold(oof[golden], GOLDEN_CEILINGS[label]))
+        threshold = max(threshold, _ceiling_threshold(live_oof[golden], GOLDEN_CEILINGS[label]))
         fired = caught[label] = ((oof >= threshold) | ruled) & live
         negatives = counted & ~positive
         report[label] = {
@@ -190,8 +196,18 @@ def train(embedder, data_file: Path = MESSAGES_FILE) -> dict:
             hits = np.array([label in found for found in rule_labels])
             report[label]["rule_catches_beyond_head"] = int((hits & counted & positive & (oof < threshold)).sum())
             report[label]["rule_false_alarms"] = int((hits & counted & ~positive).sum())
+    golden_items = np.array([i.origin == "golden" for i in items])
+    labelled = counted & np.array([bool(i.labels) for i in items])
+    veto_check = {
+        "labelled_messages_vetoed": int((veto & labelled).sum()),
+        "unlabelled_messages_vetoed": int((veto & counted & ~labelled).sum()),
+        "unlabelled_messages": int((counted & ~labelled).sum()),
+        "golden_ordinary_vetoed": int((veto & golden_items).sum()),
+        "golden_ordinary": int(golden_items.sum()),
+    }
     return {
         "format": "signpost-triage-head/1",
+        "veto_check": veto_check,
         "labels": list(HEADS),
         "embedding_model": embedder.model_id,
         "embedding_dim": feats.dim,
@@ -241,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(dump_head(head), encoding="utf-8")
     print(f"wrote {args.out}: {head['training_messages']} training messages + {head['extra_negatives']} extra negatives")
+    v = head["veto_check"]
+    print(
+        f"veto (questions about the law, plain questions): {v['labelled_messages_vetoed']} labelled messages, "
+        f"{v['unlabelled_messages_vetoed']} of {v['unlabelled_messages']} unlabelled, {v['golden_ordinary_vetoed']} of {v['golden_ordinary']} golden ordinary questions"
+    )
     for label, r in head["cross_validation"].items():
         print(
             f"{label:17s} C={r['C']:<4} threshold={head['heads'][label]['threshold']:.3f}  cv recall {r['cv_recall']:.3f}  "

@@ -133,7 +133,9 @@ def build() -> list[dict]:
             if norm in seen:
                 continue  # the same quote found twice: keep the first
             seen.add(norm)
-            real.append({**item, "origin": "real"})
+            # round 2 (collected/round2_*) was collected after the model's first held-out
+            # measurements, so its held-out part is reported on its own as a blind test
+            real.append({**item, "origin": "real", "round": 2 if path.name.startswith("round2_") else 1})
     review = {}
     if (HERE / "review.jsonl").exists():
         review = {r["id"]: r["labels"] for r in map(json.loads, (HERE / "review.jsonl").read_text(encoding="utf-8").splitlines()) if r}
@@ -156,7 +158,7 @@ def build() -> list[dict]:
             negatives_by_split[item["split"]].extend(s for s in _sentences(item["text"]) if not _ALARMING.search(s))
     for item in real:
         rng = random.Random(item["id"])
-        base = {k: item[k] for k in ("labels", "source", "source_title", "source_kind", "speaker", "group", "split")}
+        base = {k: item[k] for k in ("labels", "source", "source_title", "source_kind", "speaker", "group", "split", "round")}
         style = sorted(STYLES)[_stable_percent(item["id"]) % len(STYLES)]
         variants.append({**base, "id": f"{item['id']}-v1", "text": STYLES[style](uk_words(item["text"]), rng), "origin": "variant", "variant_of": item["id"], "style": style})
         if item["speaker"] == "perpetrator" and "threat" in item["labels"] and len(item["text"]) < 300:
@@ -171,7 +173,7 @@ def build() -> list[dict]:
 
     out = []
     for item in real + team + variants:
-        out.append({k: item.get(k) for k in ("id", "split", "origin", "text", "labels", "source", "source_title", "source_kind", "speaker", "form", "group", "variant_of", "style") if item.get(k) is not None})
+        out.append({k: item.get(k) for k in ("id", "split", "origin", "text", "labels", "source", "source_title", "source_kind", "speaker", "form", "group", "round", "variant_of", "style") if item.get(k) is not None})
     return out
 
 
