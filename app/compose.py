@@ -27,7 +27,7 @@ log = logging.getLogger("signpost.compose")
 # Sentences that point at pages this service does not have ("visit our dedicated
 # page") answer nothing on their own.
 _NAVIGATION = re.compile(
-    r"\b(visit|see our|read more|learn more about|follow the links|our (dedicated|detailed) page|our page on|our guide|our overview)\b",
+    r"\b(visit|see our|read more|learn more about|follow the links|our (dedicated|detailed) page|our page on|our guide|our overview|for a (detailed|full) explanation)\b",
     re.IGNORECASE,
 )
 _NEAR_DUPLICATE = 0.88
@@ -92,11 +92,22 @@ class ExtractiveComposer:
         return self.select(question, query_vector, passages), self.name
 
     def select(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> list[Sentence]:
+        """Guidance sentences that answer the question, as prose a person can follow.
+
+        - The lead is the sentence that scores best against the question.
+        - A sentence that opens with a pronoun or demonstrative ("They may...", "These
+          can include...") brings the sentence before it in its passage (and that one's,
+          if it too points back), or is not used when nothing before it can be shown.
+        - Sentences keep the guidance's order inside each passage.
+        - When every chosen sentence comes from one passage that fits the word limit,
+          the whole passage is quoted rather than cut into pieces.
+        """
         w = self.weights
         passages = passages[: w.max_passages]
         terms = content_terms(question)
+        banked = self.bank.get(passages)
         candidates = []  # (score, passage index, sentence index, text, vector)
-        for pi, (p, (sentences, vectors)) in enumerate(zip(passages, self.bank.get(passages), strict=True)):
+        for pi, (p, (sentences, vectors)) in enumerate(zip(passages, banked, strict=True)):
             heading_terms = content_terms(p.heading)
             for si, (text, vec) in enumerate(zip(sentences, vectors, strict=True)):
                 if _NAVIGATION.search(text):
@@ -107,26 +118,64 @@ class ExtractiveComposer:
                 candidates.append((score, pi, si, text, vec))
         candidates.sort(key=lambda c: -c[0])
 
-        chosen: list[tuple] = []
-        words = 0
-        for cand in candidates:
-            score, _, _, text, vec = cand
-            floor = max(self.support_threshold, chosen[0][0] - w.relative_margin) if chosen else self.support_threshold
+        chosen: dict[tuple[int, int], int] = {}  # (passage, sentence) -> order of choice
+        units: list[list[tuple[int, int]]] = []  # each choice with the sentences it brought
+        kept_vectors: list[np.ndarray] = []
+        lead_score, words = None, 0
+        for score, pi, si, _text, vec in candidates:
+            floor = max(self.support_threshold, lead_score - w.relative_margin) if lead_score is not None else self.support_threshold
             if score < floor or len(chosen) >= w.max_sentences:
                 break
-            if any(float(vec @ c[4]) > _NEAR_DUPLICATE for c in chosen):
+            if (pi, si) in chosen or any(float(vec @ v) > _NEAR_DUPLICATE for v in kept_vectors):
                 continue
-            n_words = len(text.split())
-            if chosen and words + n_words > self.max_words:
+            unit = _with_antecedents(banked[pi][0], si)
+            if unit is None:
+                continue  # points back at something this passage does not show
+            unit = [(pi, k) for k in unit if (pi, k) not in chosen]
+            n_words = sum(len(banked[pi][0][k].split()) for _, k in unit)
+            if (chosen and words + n_words > self.max_words) or len(chosen) + len(unit) > w.max_sentences + 1:
                 continue
-            chosen.append(cand)
+            for key in unit:
+                chosen[key] = len(chosen)
+            units.append(unit)
+            kept_vectors.append(vec)
             words += n_words
-        if not chosen:
+            lead_score = score if lead_score is None else lead_score
+        if not units:
             return []
-        # Lead with the most direct sentence; then the rest by passage rank, keeping
-        # the guidance's own order inside each passage.
-        lead, rest = chosen[0], sorted(chosen[1:], key=lambda c: (c[1], c[2]))
-        return [Sentence(text=c[3], sources=(c[1],)) for c in [lead, *rest]]
+
+        lead_passage = units[0][0][0]
+        whole = [k for k, text in enumerate(banked[lead_passage][0]) if not _NAVIGATION.search(text)]
+        if {pi for pi, _ in chosen} == {lead_passage} and sum(len(banked[lead_passage][0][k].split()) for k in whole) <= self.max_words:
+            order = [(lead_passage, k) for k in whole]
+        else:
+            # The lead (with what it brought) first; then the rest of its passage, then
+            # the other passages by rank, each in the guidance's own order.
+            lead = sorted(units[0])
+            rest = sorted(key for key in chosen if key not in lead)
+            rest.sort(key=lambda key: (key[0] != lead_passage, key[0], key[1]))
+            order = lead + rest
+        return [Sentence(text=banked[pi][0][si], sources=(pi,)) for pi, si in order]
+
+
+# A sentence whose first word points back at something said before it.
+_POINTS_BACK = re.compile(r"^\W*(they|these|those|this|that|such|he|she|him|her|his|them|their|its|there|it)\b(?! is (important|essential|crucial|worth|possible|a criminal|an offence|illegal))", re.IGNORECASE)
+_MAX_BROUGHT = 2
+
+
+def points_back(sentence: str) -> bool:
+    return bool(_POINTS_BACK.match(sentence))
+
+
+def _with_antecedents(sentences: list[str], index: int) -> list[int] | None:
+    """The sentence indices to show for sentences[index]: it, and the sentences before
+    it that it points back to; None when the chain reaches the passage's start."""
+    out = [index]
+    while points_back(sentences[out[0]]):
+        if out[0] == 0 or len(out) > _MAX_BROUGHT:
+            return None
+        out.insert(0, out[0] - 1)
+    return out
 
 
 PROMPT_FILE = Path(__file__).parent / "prompts" / "compose.txt"

@@ -55,7 +55,7 @@ _CONTRACTIONS = {
     "hes": "he's", "shes": "she's", "im": "i'm", "ive": "i've", "theyre": "they're",
     "youre": "you're", "someones": "someone's", "somebodys": "somebody's", "dont": "don't",
     "cant": "can't", "wont": "won't", "didnt": "didn't", "isnt": "isn't", "thats": "that's",
-    "whos": "who's", "u": "you",
+    "whos": "who's", "hed": "he'd", "u": "you",
 }
 _BARE_WORD = re.compile(r"\b(" + "|".join(_CONTRACTIONS) + r")\b", re.IGNORECASE)
 

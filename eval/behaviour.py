@@ -7,6 +7,7 @@ import re
 from app import messages
 from app.answer import Answer, Status
 from eval.golden import GoldenItem
+from eval.real_questions import pronoun_lead
 
 _CITE = re.compile(r"\[(\d+)\]")
 
@@ -43,4 +44,5 @@ def behaviour_metrics(items: list[GoldenItem], answers: list[Answer]) -> dict[st
         "child_safety_recall": _rate([("child_safety" in k) for k, e in zip(kinds, expects_child, strict=True) if e]),
         "disclaimer_presence": _rate([a.disclaimer == messages.DISCLAIMER for a in answers]),
         "citation_validity": _rate([citations_valid(a) for a in answers if a.status is Status.ANSWERED]),
+        "pronoun_leads": sum(pronoun_lead(a) for a in answers),
     }

@@ -14,6 +14,7 @@ from eval.behaviour import behaviour_metrics
 from eval.gate import baseline_from, check_gate, load_baseline, load_thresholds
 from eval.golden import GOLDEN_FILE, SPLITS, GoldenItem, load_golden
 from eval.ragas_suite import run_ragas
+from eval.real_questions import evaluate_real_questions
 from eval.retrieval import run_retrieval_suite
 from eval.triage_eval import evaluate_triage
 from ingest import discover_files
@@ -101,10 +102,14 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
     by_split["triage_held_out_real"] = triage["real_only"]
     if triage["round2"]:
         by_split["triage_held_out_round2"] = triage["round2"]
+    real = evaluate_real_questions(pipeline, services.retriever)
+    for split, metrics in real["by_split"].items():
+        by_split[f"real_{split}"] = metrics
     return {
         "metrics": by_split.get("all") or next(iter(by_split.values())),
         "by_split": by_split,
         "triage": triage,
+        "real_questions": real["per_item"],
         "retrieval": {g: {n: s.to_dict() for n, s in r.items()} for g, r in retrieval.items()},
         "skipped": {m: ragas.skip_reason for m in ragas.skipped},
         "per_item": per_item,
@@ -169,7 +174,11 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     html = write_report(summary, report_dir, baseline)
-    _print_table(result["by_split"], [sp for sp in result["by_split"] if not sp.startswith("triage")], list(result["metrics"]))
+    _print_table(result["by_split"], [sp for sp in result["by_split"] if not sp.startswith(("triage", "real_"))], list(result["metrics"]))
+    real_splits = [sp for sp in ("real_tuning", "real_held_out") if sp in result["by_split"]]
+    if real_splits:
+        print("\nreal questions people asked (eval/data/questions; sections, coverage, off-topic):")
+        _print_table(result["by_split"], real_splits, list(result["by_split"][real_splits[0]]))
     print("\nsafety triage, held-out split (per label; the emergency notice is immediate_danger or threat):")
     triage_splits = [sp for sp in ("triage_held_out", "triage_held_out_real", "triage_held_out_round2") if sp in result["by_split"]]
     _print_table(result["by_split"], triage_splits, [k for k in result["triage"]["metrics"] if k != "n"])

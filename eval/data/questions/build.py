@@ -1,0 +1,70 @@
+"""Build real_questions.jsonl, the real-question set, from the collected questions.
+
+    python eval/data/questions/build.py     # deterministic: same inputs, same file
+
+Each collected line is a question a real person asked online, with its page, labelled
+by its collector with the guidance sections that answer it and the coverage (full,
+partial, none); see README.md. The split is decided by a hash of the page, so one
+page's questions never sit on both sides and adding data never moves a page:
+about half held-out, half tuning. Tune only on tuning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse
+
+HERE = Path(__file__).resolve().parent
+HELD_OUT_PERCENT = 50
+SECTIONS = (
+    "Understanding Stalking and Harassment",
+    "Legal Protections Against Stalking and Harassment",
+    "Reporting Stalking and Harassment",
+    "Emergency Protection and Immediate Safety Measures",
+    "Additional Support and Assistance",
+    "Understanding Legal Consequences and Handling Charges",
+    "Protecting Children and Vulnerable Persons",
+)
+FIELDS = ("id", "split", "question", "sections", "coverage", "jurisdiction", "speaker", "source", "source_title", "source_kind", "form")
+
+
+def _page(url: str) -> str:
+    parsed = urlparse(url)
+    return (parsed.netloc.removeprefix("www.") + parsed.path).rstrip("/").lower() or url
+
+
+def build() -> list[dict]:
+    out, seen = [], set()
+    for path in sorted((HERE / "collected").glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            unknown = set(item["sections"]) - set(SECTIONS)
+            if unknown or item["coverage"] not in ("full", "partial", "none"):
+                raise SystemExit(f"{path}:{number}: unknown section {sorted(unknown)} or coverage {item['coverage']!r}")
+            norm = " ".join(item["question"].lower().split())
+            if norm in seen:
+                continue
+            seen.add(norm)
+            page = _page(item["source"])
+            item["split"] = "held_out" if int(hashlib.sha256(page.encode()).hexdigest(), 16) % 100 < HELD_OUT_PERCENT else "tuning"
+            out.append({k: item[k] for k in FIELDS if k in item})
+    return out
+
+
+def main() -> int:
+    items = build()
+    with (HERE / "real_questions.jsonl").open("w", encoding="utf-8") as f:
+        for item in items:
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    print(f"{len(items)} questions: " + ", ".join(f"{k} {n}" for k, n in sorted(Counter((i["split"], i["coverage"]) for i in items).items())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Real questions people asked online (eval/data/questions): does the answer come from
+the right section, and are off-topic questions declined?
+
+Per split (tuning, held_out):
+- section_hit@1 for dense only, BM25 only and the production hybrid (search alone);
+- lead_section_accuracy: the answer's first citation is from a right section (questions
+  the guidance answers at least in part; an unanswered one counts as a miss);
+- answered_right_section_rate: answered with at least one citation from a right section;
+- off_topic_declined_rate: questions the guidance does not cover that got "not covered"
+  or a partial-answer notice;
+- pronoun_leads: answers whose first word points back at nothing ("They", "These", ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.answer import Answer, Status
+from app.compose import points_back
+from ingest.errors import ConfigError
+from ingest.jsonl import read_lines
+
+REAL_QUESTIONS_FILE = Path(__file__).parent / "data" / "questions" / "real_questions.jsonl"
+SPLITS = ("tuning", "held_out")
+
+
+@dataclass(frozen=True)
+class RealQuestion:
+    id: str
+    split: str
+    question: str
+    sections: tuple[str, ...]
+    coverage: str  # full | partial | none
+    jurisdiction: str
+    speaker: str
+    source: str
+
+
+def load_real_questions(path: Path = REAL_QUESTIONS_FILE, split: str = "all") -> list[RealQuestion]:
+    items = []
+    for number, d in read_lines(path, "the real-question set"):
+        try:
+            item = RealQuestion(d["id"], d["split"], d["question"], tuple(d["sections"]), d["coverage"], d.get("jurisdiction", ""), d.get("speaker", ""), d["source"])
+        except (KeyError, TypeError):
+            raise ConfigError(f"{path}:{number}: not a real question (id, split, question, sections, coverage, source)") from None
+        if item.split not in SPLITS or item.coverage not in ("full", "partial", "none"):
+            raise ConfigError(f"{path}:{number}: split must be tuning or held_out and coverage full, partial or none")
+        if split in ("all", item.split):
+            items.append(item)
+    return items
+
+
+def pronoun_lead(answer: Answer) -> bool:
+    return answer.status is Status.ANSWERED and points_back(answer.answer)
+
+
+def _rate(flags: list[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
+
+
+def real_question_metrics(items: list[RealQuestion], answers: list[Answer], searches: dict[str, list[list[str]]]) -> dict:
+    """`searches`: retriever name -> per item, the sections of its ranked passages."""
+    answerable = [n for n, i in enumerate(items) if i.sections]
+    off_topic = [n for n, i in enumerate(items) if i.coverage == "none"]
+    out: dict = {"n": len(items), "n_answerable": len(answerable), "n_off_topic": len(off_topic)}
+    for name, ranked in searches.items():
+        out[f"section_hit@1_{name}"] = _rate([bool(ranked[n]) and ranked[n][0] in items[n].sections for n in answerable])
+    cited = [[c.passage.section for c in a.citations] if a.status is Status.ANSWERED else [] for a in answers]
+    out["lead_section_accuracy"] = _rate([bool(cited[n]) and cited[n][0] in items[n].sections for n in answerable])
+    out["answered_right_section_rate"] = _rate([any(s in items[n].sections for s in cited[n]) for n in answerable])
+    out["off_topic_declined_rate"] = _rate([answers[n].status is not Status.ANSWERED or any(x.kind == "partial" for x in answers[n].notices) for n in off_topic])
+    out["pronoun_leads"] = sum(pronoun_lead(a) for a in answers)
+    return out
+
+
+def evaluate_real_questions(pipeline, retriever, items: list[RealQuestion] | None = None) -> dict:
+    """Metrics per split, and per question what came back."""
+    items = items if items is not None else load_real_questions()
+    answers = [pipeline.ask(i.question) for i in items]
+    variants = {"dense": retriever.with_weights(bm25_weight=0.0), "bm25": retriever.with_weights(bm25_weight=1.0), "hybrid": retriever}
+    searches = {name: [[p.section for p in r.retrieve(i.question).kept] for i in items] for name, r in variants.items()}
+    by_split = {}
+    for split in SPLITS:
+        idx = [n for n, i in enumerate(items) if i.split == split]
+        if idx:
+            by_split[split] = real_question_metrics([items[n] for n in idx], [answers[n] for n in idx], {k: [v[n] for n in idx] for k, v in searches.items()})
+    rows = [
+        {"id": i.id, "split": i.split, "coverage": i.coverage, "sections": list(i.sections), "question": i.question, "status": a.status.value, "answer": a.answer, "cited_sections": [c.passage.section for c in a.citations], "source": i.source}
+        for i, a in zip(items, answers, strict=True)
+    ]
+    return {"by_split": by_split, "per_item": rows}

@@ -1,0 +1,61 @@
+"""The extractive composer writes prose a person can follow (P8 item 3)."""
+
+import pytest
+
+from app.compose import ExtractiveComposer, SentenceBank, _with_antecedents, points_back
+from eval.golden import load_golden
+from eval.real_questions import load_real_questions
+from index.types import Passage
+
+POINTING = ["They may offer protection.", "These can include restraining orders.", "This can include texts.", "Such orders last months.", "He may be arrested.", "She can apply."]
+STANDING = ["The police will listen.", "It is important to keep records.", "Harassment injunctions are court orders."]
+
+
+@pytest.mark.parametrize("sentence", POINTING)
+def test_sentences_that_point_back_are_recognised(sentence):
+    assert points_back(sentence)
+
+
+@pytest.mark.parametrize("sentence", STANDING)
+def test_sentences_that_stand_alone_are_not(sentence):
+    assert not points_back(sentence)
+
+
+def test_a_pointing_sentence_brings_what_it_points_at_or_is_dropped():
+    sentences = ["The police will listen.", "They may offer protection.", "These can include a warning.", "You can also apply yourself."]
+    assert _with_antecedents(sentences, 2) == [0, 1, 2]  # a chain back to a sentence that stands alone
+    assert _with_antecedents(sentences, 3) == [3]
+    assert _with_antecedents(["They may help.", "The court decides."], 0) is None  # nothing before it to show
+
+
+def _passage(n: int, text: str) -> Passage:
+    return Passage(f"c{n}", "doc", "Doc", f"Section {n}", "", "a", "england-wales", n, text)
+
+
+def test_one_passage_that_answers_is_quoted_whole_in_its_own_order(embedder):
+    text = "Harassment injunctions are court orders. They stop someone from contacting you. You can apply to the family court."
+    composer = ExtractiveComposer(SentenceBank(embedder), support_threshold=0.0, max_words=120)
+    question = "how do harassment injunctions stop someone contacting me"
+    out = composer.select(question, embedder.embed_one(question), [_passage(0, text)])
+    assert [s.text for s in out] == ["Harassment injunctions are court orders.", "They stop someone from contacting you.", "You can apply to the family court."]
+
+
+def test_a_long_passage_is_not_quoted_whole(embedder):
+    text = " ".join(f"Sentence number {n} is about court orders and nothing else at all here." for n in range(20))
+    composer = ExtractiveComposer(SentenceBank(embedder), support_threshold=0.0, max_words=60)
+    question = "court orders"
+    out = composer.select(question, embedder.embed_one(question), [_passage(0, text)])
+    assert 0 < sum(len(s.text.split()) for s in out) <= 60
+
+
+def test_no_answer_begins_with_a_word_that_points_back(pipeline):
+    questions = [g.question for g in load_golden()] + [q.question for q in load_real_questions(split="tuning")]
+    leads = [a.answer for a in (pipeline.ask(q) for q in questions) if a.status.value == "answered" and points_back(a.answer)]
+    assert leads == []
+
+
+def test_restraining_order_answer_says_who_acts(pipeline):
+    answer = pipeline.ask("Can I get a restraining order to stop the stalking?")
+    assert answer.status.value == "answered"
+    assert "police" in answer.answer.split("[")[0].lower() or "court" in answer.answer.split("[")[0].lower()
+    assert not points_back(answer.answer)
