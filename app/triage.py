@@ -189,25 +189,19 @@ class SafetyRules:
         self._plain_question = _compile(data.get("plain_question"))
         self._danger_words = _compile(data.get("danger_words"))
 
+    @staticmethod
+    def _short_question(text: str, asks: list[re.Pattern], never: list[re.Pattern]) -> bool:
+        """One short message of one part, matching one of `asks` and none of `never`."""
+        norm = normalise_message(text)
+        return len(norm.split()) <= _LAW_QUESTION_MAX_WORDS and not segments(norm) and any(p.search(norm) for p in asks) and not any(p.search(norm) for p in never)
+
     def is_question_about_the_law(self, text: str) -> bool:
         """A short single question about the law, with nothing said to be happening now."""
-        norm = normalise_message(text)
-        return (
-            len(norm.split()) <= _LAW_QUESTION_MAX_WORDS
-            and not segments(norm)
-            and any(p.search(norm) for p in self._about_the_law)
-            and not any(p.search(norm) for p in self._happening_now)
-        )
+        return self._short_question(text, self._about_the_law, self._happening_now)
 
     def is_plain_question(self, text: str) -> bool:
         """One short question asking for information, with no word of danger or of now."""
-        norm = normalise_message(text)
-        return (
-            len(norm.split()) <= _LAW_QUESTION_MAX_WORDS
-            and not segments(norm)
-            and any(p.search(norm) for p in self._plain_question)
-            and not any(p.search(norm) for p in self._happening_now + self._danger_words)
-        )
+        return self._short_question(text, self._plain_question, self._happening_now + self._danger_words)
 
     def vetoes(self, text: str) -> bool:
         """Whether the learned labels are set aside: a question about the law, or a plain question."""

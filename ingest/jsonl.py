@@ -29,3 +29,10 @@ def read_lines(path: Path, what: str, plain_text: bool = False) -> Iterator[tupl
         if not isinstance(data, dict):
             raise ConfigError(f"{path}:{number}: expected a JSON object")
         yield number, data
+
+
+def write_lines(path: Path, items: list[dict]) -> None:
+    """One JSON object per line, UTF-8, non-ASCII kept as is (the data files' format)."""
+    with Path(path).open("w", encoding="utf-8") as handle:
+        for item in items:
+            handle.write(json.dumps(item, ensure_ascii=False) + "\n")

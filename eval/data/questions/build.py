@@ -19,16 +19,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2]))  # run as a script from anywhere: the project's packages
+
+from ingest.jsonl import write_lines  # noqa: E402
+
 HELD_OUT_PERCENT = 50
-SECTIONS = (
-    "Understanding Stalking and Harassment",
-    "Legal Protections Against Stalking and Harassment",
-    "Reporting Stalking and Harassment",
-    "Emergency Protection and Immediate Safety Measures",
-    "Additional Support and Assistance",
-    "Understanding Legal Consequences and Handling Charges",
-    "Protecting Children and Vulnerable Persons",
-)
+GUIDANCE = HERE.parents[2] / "corpus" / "stalking-and-harassment-guidance.md"
+# The guidance's top-level sections, the only labels a question may carry.
+SECTIONS = tuple(line[3:].strip() for line in GUIDANCE.read_text(encoding="utf-8").splitlines() if line.startswith("## "))
 FIELDS = ("id", "split", "question", "sections", "coverage", "jurisdiction", "speaker", "source", "source_title", "source_kind", "form")
 
 
@@ -59,9 +57,7 @@ def build() -> list[dict]:
 
 def main() -> int:
     items = build()
-    with (HERE / "real_questions.jsonl").open("w", encoding="utf-8") as f:
-        for item in items:
-            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    write_lines(HERE / "real_questions.jsonl", items)
     print(f"{len(items)} questions: " + ", ".join(f"{k} {n}" for k, n in sorted(Counter((i["split"], i["coverage"]) for i in items).items())))
     return 0
 

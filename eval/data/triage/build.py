@@ -28,6 +28,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2]))  # run as a script from anywhere: the project's packages
+
+from ingest.jsonl import write_lines  # noqa: E402
+
 LABELS = ("immediate_danger", "threat", "child_at_risk", "self_harm")
 HELD_OUT_PERCENT = 40
 
@@ -179,9 +183,7 @@ def build() -> list[dict]:
 
 def main() -> int:
     items = build()
-    with (HERE / "messages.jsonl").open("w", encoding="utf-8") as f:
-        for item in items:
-            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    write_lines(HERE / "messages.jsonl", items)
     counts = Counter((i["split"], i["origin"]) for i in items)
     print(f"{len(items)} messages: " + ", ".join(f"{s}/{o} {n}" for (s, o), n in sorted(counts.items())))
     for split in ("train", "held_out"):
