@@ -268,6 +268,21 @@ class SafetyTriage:
 
     def assess(self, text: str) -> TriageResult:
         probs, vector = self.scores(text)
+        return self._result(text, probs, vector)
+
+    def assess_many(self, texts: list[str]) -> list[TriageResult]:
+        """assess() for many messages, their segments embedded in one batch (for eval)."""
+        parts = [[text, *segments(text)] for text in texts]
+        flat = [p for group in parts for p in group]
+        vectors = self.embedder.embed(flat)
+        probs = self.head.probabilities(vectors, flat)
+        out, start = [], 0
+        for text, group in zip(texts, parts, strict=True):
+            out.append(self._result(text, probs[start : start + len(group)].max(axis=0), vectors[start]))
+            start += len(group)
+        return out
+
+    def _result(self, text: str, probs: np.ndarray, vector: np.ndarray) -> TriageResult:
         fired = {head for head, p, t in zip(self.head.labels, probs, self.head.thresholds, strict=True) if p >= t}
         if self.rules.vetoes(text):
             fired = set()

@@ -30,8 +30,9 @@ def _split_groups(items: list[GoldenItem]) -> dict[str, list[GoldenItem]]:
     return {**groups, **{name: group for name, group in halves.items() if group}}
 
 
-def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = None, pipeline=None) -> dict:
-    """Everything the gate and the report need, as plain data."""
+def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = None, pipeline=None, side_sets: bool = True) -> dict:
+    """Everything the gate and the report need, as plain data. `side_sets=False` skips
+    the triage and real-question sets (a few minutes): for tests of one broken stage."""
     pipeline = pipeline or services.pipeline
     started = time.perf_counter()
     answers = [pipeline.ask(i.question, i.history) for i in items]
@@ -97,14 +98,16 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
         metrics.update({k: hybrid[k] for k in RETRIEVAL_GATE_KEYS})
         by_split[name] = metrics
 
-    triage = evaluate_triage(pipeline.triage)
-    by_split["triage_held_out"] = triage["metrics"]
-    by_split["triage_held_out_real"] = triage["real_only"]
-    if triage["round2"]:
-        by_split["triage_held_out_round2"] = triage["round2"]
-    real = evaluate_real_questions(pipeline, services.retriever)
-    for split, metrics in real["by_split"].items():
-        by_split[f"real_{split}"] = metrics
+    triage, real = {}, {"per_item": []}
+    if side_sets:
+        triage = evaluate_triage(pipeline.triage)
+        by_split["triage_held_out"] = triage["metrics"]
+        by_split["triage_held_out_real"] = triage["real_only"]
+        if triage["round2"]:
+            by_split["triage_held_out_round2"] = triage["round2"]
+        real = evaluate_real_questions(pipeline, services.retriever)
+        for split, metrics in real["by_split"].items():
+            by_split[f"real_{split}"] = metrics
     return {
         "metrics": by_split.get("all") or next(iter(by_split.values())),
         "by_split": by_split,

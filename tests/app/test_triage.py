@@ -135,3 +135,14 @@ def test_make_triage_model_rebuilds_the_committed_head(embedder):
     for head, data in committed["heads"].items():
         assert rebuilt["heads"][head]["threshold"] == pytest.approx(data["threshold"], abs=1e-3)
         assert np.allclose(rebuilt["heads"][head]["weights"], data["weights"], atol=1e-3)
+
+
+def test_assess_many_gives_the_same_results_as_assess_one_by_one(triage):
+    from eval.triage_data import load_messages
+
+    texts = [i.text for i in load_messages(split="held_out")[:40]] + ["he's got a knife and he's kicking the door in", "What counts as a threat to kill?"]
+    one_by_one = [triage.assess(t) for t in texts]
+    batched = triage.assess_many(texts)
+    assert [(r.labels, r.emergency) for r in batched] == [(r.labels, r.emergency) for r in one_by_one]
+    for a, b in zip(batched, one_by_one, strict=True):
+        assert all(abs(a.scores[k] - b.scores[k]) < 2e-3 for k in a.scores)

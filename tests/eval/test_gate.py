@@ -58,7 +58,7 @@ def test_gate_fails_when_retrieval_returns_random_passages(services, pipeline, g
     broken_retriever = RandomRetriever(services.retriever)
     stages = [RetrieveStage(lambda: broken_retriever) if isinstance(s, RetrieveStage) else s for s in pipeline.stages]
     broken = Pipeline(stages, pipeline.signposts)
-    result = evaluate_pipeline(services, golden, pipeline=broken)
+    result = evaluate_pipeline(services, golden, pipeline=broken, side_sets=False)
     failures = check_gate(result["by_split"], load_thresholds(), load_baseline())
     assert any(f.startswith("id_based_context_recall") for f in failures)
     assert any(f.startswith("semantic_similarity") or f.startswith("status_accuracy") for f in failures)
@@ -85,7 +85,7 @@ def test_gate_fails_when_verifier_is_off_and_composer_invents(services, pipeline
             continue  # verifier disabled
         stages.append(ComposeStage(InventingComposer(s.composer)) if isinstance(s, ComposeStage) else s)
     broken = Pipeline(stages, pipeline.signposts)
-    result = evaluate_pipeline(services, golden, pipeline=broken)
+    result = evaluate_pipeline(services, golden, pipeline=broken, side_sets=False)
     failures = check_gate(result["by_split"], load_thresholds(), load_baseline())
     assert any(f.startswith("citation_faithfulness") for f in failures)
 
@@ -160,7 +160,7 @@ def test_llm_metrics_run_through_ragas_with_a_standin_judge(services, pipeline, 
     """STAND-IN judge server (scripted replies): the ragas LLM metrics run end to end."""
     items = [i for i in golden if i.expected_status == "answered"][:4]
     with StandInModelServer(answer_prompt) as judge:
-        result = evaluate_pipeline(services, items, judge={"base_url": judge.url, "model": "standin-judge", "api_key": None})
+        result = evaluate_pipeline(services, items, judge={"base_url": judge.url, "model": "standin-judge", "api_key": None}, side_sets=False)
         assert judge.prompts, "the judge was never asked"
     assert result["skipped"] == {}
     for name in ("faithfulness", "context_recall", "llm_context_precision_with_reference", "answer_relevancy"):
