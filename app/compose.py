@@ -118,7 +118,7 @@ class ExtractiveComposer:
                 candidates.append((score, pi, si, text, vec))
         candidates.sort(key=lambda c: -c[0])
 
-        chosen: dict[tuple[int, int], int] = {}  # (passage, sentence) -> order of choice
+        chosen: set[tuple[int, int]] = set()  # (passage, sentence)
         units: list[list[tuple[int, int]]] = []  # each choice with the sentences it brought
         kept_vectors: list[np.ndarray] = []
         lead_score, words = None, 0
@@ -135,8 +135,7 @@ class ExtractiveComposer:
             n_words = sum(len(banked[pi][0][k].split()) for _, k in unit)
             if (chosen and words + n_words > self.max_words) or len(chosen) + len(unit) > w.max_sentences + 1:
                 continue
-            for key in unit:
-                chosen[key] = len(chosen)
+            chosen.update(unit)
             units.append(unit)
             kept_vectors.append(vec)
             words += n_words
@@ -152,8 +151,7 @@ class ExtractiveComposer:
             # The lead (with what it brought) first; then the rest of its passage, then
             # the other passages by rank, each in the guidance's own order.
             lead = sorted(units[0])
-            rest = sorted(key for key in chosen if key not in lead)
-            rest.sort(key=lambda key: (key[0] != lead_passage, key[0], key[1]))
+            rest = sorted((key for key in chosen if key not in lead), key=lambda key: (key[0] != lead_passage, key))
             order = lead + rest
         return [Sentence(text=banked[pi][0][si], sources=(pi,)) for pi, si in order]
 

@@ -259,19 +259,12 @@ class SafetyTriage:
         """Fails with a ConfigError (never falls back to rules alone) if the head is missing or mismatched."""
         return cls(embedder, TriageHead.load(head_file, embedder.model_id))
 
-    def scores(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(labels,) max probability over the whole message and its segments, and the
-        message's own vector (one batch through the encoder for all of them)."""
-        texts = [text, *segments(text)]
-        vectors = self.embedder.embed(texts)
-        return self.head.probabilities(vectors, texts).max(axis=0), vectors[0]
-
     def assess(self, text: str) -> TriageResult:
-        probs, vector = self.scores(text)
-        return self._result(text, probs, vector)
+        return self.assess_many([text])[0]
 
     def assess_many(self, texts: list[str]) -> list[TriageResult]:
-        """assess() for many messages, their segments embedded in one batch (for eval)."""
+        """Each message scored as the max over it and its segments; all of them go
+        through the encoder in one batch."""
         parts = [[text, *segments(text)] for text in texts]
         flat = [p for group in parts for p in group]
         vectors = self.embedder.embed(flat)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.answer import Answer, Status
-from app.compose import points_back
+from eval.behaviour import pronoun_lead, rate
 from ingest.errors import ConfigError
 from ingest.jsonl import read_lines
 
@@ -51,25 +51,17 @@ def load_real_questions(path: Path = REAL_QUESTIONS_FILE, split: str = "all") ->
     return items
 
 
-def pronoun_lead(answer: Answer) -> bool:
-    return answer.status is Status.ANSWERED and points_back(answer.answer)
-
-
-def _rate(flags: list[bool]) -> float | None:
-    return sum(flags) / len(flags) if flags else None
-
-
 def real_question_metrics(items: list[RealQuestion], answers: list[Answer], searches: dict[str, list[list[str]]]) -> dict:
     """`searches`: retriever name -> per item, the sections of its ranked passages."""
     answerable = [n for n, i in enumerate(items) if i.sections]
     off_topic = [n for n, i in enumerate(items) if i.coverage == "none"]
     out: dict = {"n": len(items), "n_answerable": len(answerable), "n_off_topic": len(off_topic)}
     for name, ranked in searches.items():
-        out[f"section_hit@1_{name}"] = _rate([bool(ranked[n]) and ranked[n][0] in items[n].sections for n in answerable])
+        out[f"section_hit@1_{name}"] = rate([bool(ranked[n]) and ranked[n][0] in items[n].sections for n in answerable])
     cited = [[c.passage.section for c in a.citations] if a.status is Status.ANSWERED else [] for a in answers]
-    out["lead_section_accuracy"] = _rate([bool(cited[n]) and cited[n][0] in items[n].sections for n in answerable])
-    out["answered_right_section_rate"] = _rate([any(s in items[n].sections for s in cited[n]) for n in answerable])
-    out["off_topic_declined_rate"] = _rate([answers[n].status is not Status.ANSWERED or any(x.kind == "partial" for x in answers[n].notices) for n in off_topic])
+    out["lead_section_accuracy"] = rate([bool(cited[n]) and cited[n][0] in items[n].sections for n in answerable])
+    out["answered_right_section_rate"] = rate([any(s in items[n].sections for s in cited[n]) for n in answerable])
+    out["off_topic_declined_rate"] = rate([answers[n].status is not Status.ANSWERED or any(x.kind == "partial" for x in answers[n].notices) for n in off_topic])
     out["pronoun_leads"] = sum(pronoun_lead(a) for a in answers)
     return out
 

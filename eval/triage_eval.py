@@ -13,7 +13,7 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     items = items if items is not None else load_messages(split="held_out")
     t0 = time.perf_counter()
     results = triage.assess_many([item.text for item in items])  # one batch: same results as assess() each
-    seconds = [(time.perf_counter() - t0) / max(1, len(items))]
+    seconds = (time.perf_counter() - t0) / max(1, len(items))
     predicted = [set(r.labels) | ({"emergency"} if r.emergency else set()) for r in results]
     every = triage_metrics(items, predicted)
     real = [(i, p) for i, p in zip(items, predicted, strict=True) if i.origin == "real"]
@@ -33,5 +33,5 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
         "real_only": real_only["metrics"],
         "round2": blind["metrics"],
         "mistakes": mistakes,
-        "seconds_per_message": seconds[0],  # batched: the bench (make bench) times one message
+        "seconds_per_message": seconds,  # batched: the bench (make bench) times one message
     }
