@@ -14,7 +14,7 @@ export ANONYMIZED_TELEMETRY := False
 export RAGAS_DO_NOT_TRACK := true
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install run serve ingest lint test test-fast eval baseline triage-model bench browser-deps clean
+.PHONY: help install run serve ingest lint test test-fast eval baseline triage-model bench bench-scale browser-deps clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -70,6 +70,10 @@ baseline: install  ## rerun the eval and rewrite eval/baseline.json (review the 
 bench: install  ## answer latency benchmark (prints numbers, asserts nothing)
 	$(BIN)/signpost ingest --quiet
 	$(BIN)/python -m eval.bench
+
+N ?= 5000
+bench-scale: install  ## scale benchmark on N synthetic chunks (make bench-scale N=100000); prints ratios
+	$(BIN)/python -m eval.bench_scale --chunks $(N) --json reports/bench-scale-$(N).json
 
 clean:  ## remove the local index and reports (not the venv)
 	rm -rf .signpost reports

@@ -44,37 +44,33 @@ class ComposerWeights:
 
 
 class SentenceBank:
-    """Sentence splits and vectors per chunk, computed once and kept in memory."""
+    """Sentence splits and vectors of passages.
 
-    def __init__(self, embedder: Embedder):
+    Passages from the index carry both, computed at ingest; anything else (a passage
+    built by hand, an index without them) is split and embedded here, and kept."""
+
+    def __init__(self, embedder: Embedder, max_cached: int = 4096):
         self.embedder = embedder
         self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._max_cached = max_cached
         self._lock = threading.Lock()
 
-    def get(self, passages: list[Passage]) -> list[tuple[list[str], np.ndarray]]:
-        missing = [p for p in passages if p.chunk_id not in self._cache]
+    def get(self, passages: list[Passage], stored: bool = True) -> list[tuple[list[str], np.ndarray]]:
+        """(sentences, vectors) per passage; `stored=False` embeds each sentence on its own."""
+        use_stored = [stored and p.sentence_vectors is not None for p in passages]
+        missing = [p for p, ok in zip(passages, use_stored, strict=True) if not ok and p.chunk_id not in self._cache]
         if missing:
             splits = [split_sentences(p.text) for p in missing]
             flat = [s for group in splits for s in group]
             vectors = self.embedder.embed(flat)
             with self._lock:
+                if len(self._cache) + len(missing) > self._max_cached:
+                    self._cache.clear()
                 start = 0
                 for p, group in zip(missing, splits, strict=True):
                     self._cache[p.chunk_id] = (group, vectors[start : start + len(group)])
                     start += len(group)
-        return [self._cache[p.chunk_id] for p in passages]
-
-    def warm(self, passages: list[Passage]) -> None:
-        self.get(passages)
-
-    def vector_for(self, chunk_id: str, sentence: str) -> np.ndarray | None:
-        """The cached vector of a sentence of a chunk, if it is one verbatim."""
-        cached = self._cache.get(chunk_id)
-        if cached is not None:
-            for text, vec in zip(*cached, strict=True):
-                if text == sentence:
-                    return vec
-        return None
+        return [(list(p.sentences), p.sentence_vectors) if ok else self._cache[p.chunk_id] for p, ok in zip(passages, use_stored, strict=True)]
 
 
 class ExtractiveComposer:
@@ -157,7 +153,9 @@ class ExtractiveComposer:
 
 
 # A sentence whose first word points back at something said before it.
-_POINTS_BACK = re.compile(r"^\W*(they|these|those|this|that|such|he|she|him|her|his|them|their|its|there|it)\b(?! is (important|essential|crucial|worth|possible|a criminal|an offence|illegal))", re.IGNORECASE)
+# A pronoun or demonstrative subject, first or after a short opening phrase
+# ("In some cases, they may ..."), points back to an earlier sentence.
+_POINTS_BACK = re.compile(r"^\W*(?:(?:in|at|for|on|after|if|when|once|sometimes|often)\b[^,.]{0,40},\s*)?(they|these|those|this|that|such|he|she|him|her|his|them|their|its|there|it)\b(?! is (important|essential|crucial|worth|possible|a criminal|an offence|illegal))", re.IGNORECASE)
 _MAX_BROUGHT = 2
 
 

@@ -154,10 +154,10 @@ class VerifyStage(Stage):
 class Pipeline:
     """Runs the stages for one question and builds the Answer."""
 
-    def __init__(self, stages: list[Stage], signposts: Signposts, bank=None, retriever: Callable[[], HybridRetriever] | None = None):
+    def __init__(self, stages: list[Stage], signposts: Signposts, retriever: Callable[[], HybridRetriever] | None = None):
         self.stages = stages
         self.signposts = signposts
-        self._bank, self._retriever = bank, retriever
+        self._retriever = retriever
 
     @property
     def triage(self) -> SafetyTriage:
@@ -165,13 +165,14 @@ class Pipeline:
         return next(s.triage for s in self.stages if isinstance(s, TriageStage))
 
     def warm(self) -> None:
-        """Load the model and pre-split every chunk, so the first question is fast.
+        """Load the model and open the index, so the first question is fast.
 
+        Nothing per chunk happens here: sentence splits and vectors come with the
+        search results (stored at ingest), so start-up does not grow with the corpus.
         Raises IndexUnavailable if the index cannot be opened (triage still works)."""
-        if self._bank is not None and self._retriever is not None:
-            from index.retriever import passage_from_chunk
-
-            self._bank.warm([passage_from_chunk(c) for c in self._retriever().chunks])
+        self.triage.assess("warm up")
+        if self._retriever is not None:
+            self._retriever().manifest  # noqa: B018  (opens the index and its keyword files)
 
     def ask(self, question: str | None, history: list | None = None) -> Answer:
         ctx = AskContext(raw_question=question, history=list(history or []))
@@ -249,6 +250,5 @@ def build_pipeline(services, retriever: Callable[[], HybridRetriever] | None = N
             VerifyStage(CitationVerifier(bank)),
         ],
         signposts,
-        bank=bank,
         retriever=retriever,
     )

@@ -26,7 +26,7 @@ class Settings(BaseSettings):
 
     # Retrieval (tuned on the golden set's tuning split; see eval/)
     top_k: int = Field(5, ge=1, le=20)
-    bm25_weight: float = Field(0.08, ge=0.0, le=1.0)
+    bm25_weight: float = Field(0.3, ge=0.0, le=1.0)
     bm25_saturation: float = Field(2.0, gt=0.0)
     min_dense_similarity: float = Field(0.15, ge=-1.0, le=1.0)
 

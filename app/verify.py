@@ -60,26 +60,26 @@ class CitationVerifier:
         self.t = thresholds or VerifierThresholds()
 
     def check(self, sentences: list[Sentence], passages: list[Passage]) -> list[Verdict]:
-        verdicts = []
         banks = self.bank.get(passages) if passages else []
         texts = [strip_markup(s.text) for s in sentences]
-        vectors = self._vectors(sentences, texts, passages)
-        for sentence, text, vec in zip(sentences, texts, vectors, strict=True):
-            verdicts.append(self._check_one(Sentence(text, sentence.sources), vec, passages, banks))
+        verdicts = []
+        written: list[int] = []  # sentences a model wrote (not verbatim guidance)
+        for n, (s, text) in enumerate(zip(sentences, texts, strict=True)):
+            valid = [i for i in s.sources if 0 <= i < len(banks)]
+            vector = next((banks[i][1][j] for i in valid for j, t in enumerate(banks[i][0]) if t == text), None)
+            if vector is None:
+                written.append(n)
+                verdicts.append(None)
+            else:  # verbatim: its stored vector, compared with its passage's stored vectors
+                verdicts.append(self._check_one(Sentence(text, s.sources), vector, passages, banks))
+        if written:
+            # A model's sentence is embedded on its own, so it is compared with the
+            # passages' sentences embedded on their own too (the stored vectors are
+            # read in context, one pass per chunk, and sit on another scale).
+            standalone = self.bank.get(passages, stored=False)
+            for n, vector in zip(written, self.bank.embedder.embed([texts[n] for n in written]), strict=True):
+                verdicts[n] = self._check_one(Sentence(texts[n], sentences[n].sources), vector, passages, standalone)
         return verdicts
-
-    def _vectors(self, sentences: list[Sentence], texts: list[str], passages: list[Passage]) -> list[np.ndarray]:
-        # Extractive sentences are verbatim passage sentences: reuse their cached
-        # vectors and embed only what a model wrote.
-        found: list[np.ndarray | None] = []
-        for s, text in zip(sentences, texts, strict=True):
-            valid = [i for i in s.sources if 0 <= i < len(passages)]
-            found.append(next((v for i in valid if (v := self.bank.vector_for(passages[i].chunk_id, text)) is not None), None))
-        todo = [i for i, v in enumerate(found) if v is None]
-        if todo:
-            for i, vec in zip(todo, self.bank.embedder.embed([texts[i] for i in todo]), strict=True):
-                found[i] = vec
-        return found
 
     def _check_one(self, sentence: Sentence, vector: np.ndarray, passages: list[Passage], banks) -> Verdict:
         if not sentence.text:

@@ -1,13 +1,24 @@
-"""Incremental, all-or-nothing ingest of guidance files into the index."""
+"""Incremental, all-or-nothing ingest of guidance files into the index.
+
+Each changed document is encoded once: one pass of the model gives the chunk's vector
+and its sentences' vectors (index/embedder.py). The BM25 index is rebuilt from
+per-document tokens (only changed documents are tokenized) and stored with the
+generation. Unchanged documents are neither re-embedded nor copied.
+"""
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
+from index.derived import KeywordIndex, TokenCache, folder_files, keyword_tokens, pack_spans, pack_vectors, sentence_spans
 from index.embedder import Embedder
-from index.store import ChunkStore, Manifest
+from index.store import ChunkStore, Manifest, StoredChunk, doc_key
 from ingest import CHUNKER_VERSION, CorpusError, Document, chunk_document, discover_files, load_document
 from ingest.errors import IndexUnavailable
 
@@ -20,8 +31,8 @@ class IngestReport:
     skipped: list[str] = field(default_factory=list)
     failed: list[CorpusError] = field(default_factory=list)
     embedded_chunks: int = 0
-    copied_chunks: int = 0
     total_chunks: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
     rebuilt: bool = False
     reason: str = ""
 
@@ -35,7 +46,7 @@ class IngestReport:
             f"updated: {', '.join(self.updated) or '-'}",
             f"removed: {', '.join(self.removed) or '-'}",
             f"skipped (unchanged): {', '.join(self.skipped) or '-'}",
-            f"chunks: {self.total_chunks} in index, {self.embedded_chunks} embedded, {self.copied_chunks} reused",
+            f"chunks: {self.total_chunks} in index, {self.embedded_chunks} embedded, {self.total_chunks - self.embedded_chunks} kept as they were",
         ]
         if self.rebuilt:
             out.insert(0, f"full rebuild: {self.reason}")
@@ -117,52 +128,135 @@ class IndexBuilder:
             self._drop_strays(manifest)
             return report
 
-        chunks_by_doc = {doc.doc_id: chunk_document(doc) for doc in to_embed}
-        new_chunks = [c for cs in chunks_by_doc.values() for c in cs]
-        vectors = {
-            "text": self.embedder.embed([c.text for c in new_chunks], progress=progress),
-            "heading": self.embedder.embed([c.embed_text for c in new_chunks], progress=progress),
-        }
+        import time
 
-        name = self.store.new_generation()
+        clock = time.perf_counter()
+        chunks_by_doc = {doc.doc_id: chunk_document(doc) for doc in to_embed}
+        new_records = [StoredChunk(c, doc_key(doc.doc_id, doc.content_hash)) for doc in to_embed for c in chunks_by_doc[doc.doc_id]]
+        vectors, records = self._encode(new_records, progress)
+        report.seconds["encode"] = time.perf_counter() - clock
+
+        documents = {d: previous[d] for d in keep_previous if d in previous and not report.rebuilt}
+        for doc in to_embed:
+            documents[doc.doc_id] = {
+                "key": doc_key(doc.doc_id, doc.content_hash),
+                "title": doc.title,
+                "source": doc.source,
+                "path": paths_by_doc[doc.doc_id],
+                "sha256": doc.content_hash,
+                "jurisdiction": doc.jurisdiction,
+                "last_reviewed": doc.last_reviewed,
+                "chunks": len(chunks_by_doc[doc.doc_id]),
+                "sections": doc.sections,
+                "questions": [list(q) for q in doc.questions()],
+            }
+        in_place = manifest is not None and not report.rebuilt
+        name = manifest.collection if in_place else self.store.new_generation()
+        new_keys = frozenset(r.doc_key for r in records)
+        keywords = f"bm25-{uuid.uuid4().hex[:12]}"
         try:
-            if manifest is not None and not report.rebuilt:
-                report.copied_chunks = self.store.copy_documents(manifest.collection, name, keep_previous)
-            self.store.add(name, new_chunks, vectors)
-            report.embedded_chunks = len(new_chunks)
-            documents = {d: previous[d] for d in keep_previous if d in previous and not report.rebuilt}
-            for doc in to_embed:
-                documents[doc.doc_id] = {
-                    "title": doc.title,
-                    "source": doc.source,
-                    "path": paths_by_doc[doc.doc_id],
-                    "sha256": doc.content_hash,
-                    "jurisdiction": doc.jurisdiction,
-                    "last_reviewed": doc.last_reviewed,
-                    "chunks": len(chunks_by_doc[doc.doc_id]),
-                    "sections": doc.sections,
-                    "questions": [list(q) for q in doc.questions()],
-                }
+            clock = time.perf_counter()
+            self.store.add(name, records, vectors)
+            report.seconds["store"] = time.perf_counter() - clock
+            report.embedded_chunks = len(records)
+            clock = time.perf_counter()
+            self._store_keywords(name, keywords, documents, records)
+            report.seconds["keywords"] = time.perf_counter() - clock
             new_manifest = Manifest(
                 collection=name,
                 embedding_model=self.embedder.model_id,
-                embedding_dim=int(vectors["text"].shape[1]) if new_chunks else (manifest.embedding_dim if manifest else 0),
+                embedding_dim=int(vectors.shape[1]) if records else (manifest.embedding_dim if manifest else 0),
                 chunker_version=CHUNKER_VERSION,
                 created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 documents=documents,
+                generation=uuid.uuid4().hex[:12],
+                keywords=keywords,
+                retired_keys=sorted(manifest.doc_keys - new_manifest_keys(documents)) if in_place else [],
+                retired_keywords=manifest.keywords if in_place else "",
             )
-            stored = self.store.count(name)
-            if stored != new_manifest.chunk_count:
-                raise IndexUnavailable(f"Index check failed: {stored} chunks stored, {new_manifest.chunk_count} expected; the previous index is kept. Run `signpost ingest` again.")
+            stored = self.store.count_versions(name, new_keys)
+            if stored != len(records):
+                raise IndexUnavailable(f"Index check failed: {stored} chunks stored, {len(records)} expected; the previous index is kept. Run `signpost ingest` again.")
         except BaseException:
-            self.store.drop(name)  # the previous generation stays current
+            # The previous generation stays current: undo what this run added.
+            if in_place:
+                self.store.delete_other_versions(name, manifest.stored_keys)
+            else:
+                self.store.drop(name)
+            self.store.drop_blobs(keep=[manifest.keywords, manifest.retired_keywords] if manifest else [])
             raise
-        self.store.write_manifest(new_manifest)
+        self.store.write_manifest(new_manifest)  # the switch: one write
         report.total_chunks = new_manifest.chunk_count
         self._drop_strays(new_manifest)
         return report
 
+    def _encode(self, records: list[StoredChunk], progress: bool) -> tuple[np.ndarray, list[StoredChunk]]:
+        """One encoder pass per chunk: its vector, and its sentences' spans and vectors."""
+        from dataclasses import replace
+
+        texts = [r.chunk.embed_text for r in records]
+        offsets = [len(r.chunk.embed_text) - len(r.chunk.text) for r in records]
+        spans = [sentence_spans(r.chunk.text) for r in records]
+        shifted = [[(a + o, b + o) for a, b in s] for s, o in zip(spans, offsets, strict=True)]
+        bar = _progress_bar(len(texts)) if progress and texts else None
+        try:
+            vectors, sentence_vectors = self.embedder.embed_with_spans(texts, shifted, progress=bar.update if bar else None)
+        finally:
+            if bar is not None:
+                bar.close()
+        return vectors, [replace(r, sentences=pack_spans(s), sentence_vectors=pack_vectors(v)) for r, s, v in zip(records, spans, sentence_vectors, strict=True)]
+
+    def _store_keywords(self, name: str, key: str, documents: dict[str, dict], new_records: list[StoredChunk]) -> None:
+        """Build the BM25 index over every current chunk and store it with the generation."""
+        cache = TokenCache(self.store.home / "derived" / "tokens")
+        new_by_key: dict[str, list[StoredChunk]] = {}
+        for r in new_records:
+            new_by_key.setdefault(r.doc_key, []).append(r)
+        for k, recs in new_by_key.items():
+            cache.put(k, keyword_tokens([r.chunk.embed_text for r in recs]))
+        ids: list[str] = []
+        tokens: list[list[str]] = []
+        for doc_id in sorted(documents):
+            k = documents[doc_id]["key"]
+            recs = new_by_key.get(k) or self.store.records(name, [k])
+            cached = cache.get(k)
+            if cached is None or len(cached) != len(recs):
+                cached = keyword_tokens([r.chunk.embed_text for r in recs])
+                cache.put(k, cached)
+            ids.extend(r.record_id for r in recs)
+            tokens.extend(cached)
+        cache.keep_only({d["key"] for d in documents.values()})
+        folder = self.store.home / "derived" / key
+        KeywordIndex.build(ids, tokens).save(_fresh(folder))
+        self.store.put_blob(key, folder_files(folder))
+
     def _drop_strays(self, current: Manifest | None) -> None:
+        """Delete what no reader can reach: old collections, old document versions, old blobs."""
         for name in self.store.generations():
             if current is None or name != current.collection:
                 self.store.drop(name)
+        keep_keywords = [current.keywords, current.retired_keywords] if current else []
+        if current is not None:
+            self.store.delete_other_versions(current.collection, current.stored_keys)
+        self.store.drop_blobs(keep=keep_keywords)
+        derived = self.store.home / "derived"
+        if derived.is_dir():
+            for folder in derived.glob("bm25-*"):
+                if folder.name not in keep_keywords:
+                    shutil.rmtree(folder, ignore_errors=True)
+
+
+def new_manifest_keys(documents: dict[str, dict]) -> frozenset[str]:
+    return frozenset(d["key"] for d in documents.values())
+
+
+def _fresh(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _progress_bar(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="chunk", desc="embedding", dynamic_ncols=True)

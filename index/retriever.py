@@ -1,4 +1,9 @@
-"""Hybrid search: dense (MiniLM in Chroma) and BM25 (llama-index), fused by weight.
+"""Hybrid search: dense (MiniLM in Chroma) and BM25 (bm25s), fused by weight.
+
+Nothing is computed per corpus at start-up: the manifest names the current document
+versions and the stored BM25 index; search results carry their chunks' sentence
+splits and vectors (index/derived.py). Time to ready does not grow with the corpus
+beyond memory-mapping the BM25 files.
 
 Dense similarity is the primary signal and the one the score floor applies to:
 it is on a fixed scale (cosine). BM25 adds a weighted bonus so exact terms ("SPO",
@@ -17,18 +22,19 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from index.derived import KeywordIndex, unpack_sentences, unpack_vectors, write_folder
 from index.embedder import Embedder
-from index.store import ChunkStore, Manifest
+from index.store import ChunkStore, Manifest, StoredChunk
 from index.types import Passage, RetrievalResult
 from ingest.errors import IndexUnavailable
 from ingest.model import Chunk
 
-_MANIFEST_CHECK_SECONDS = 2.0
+_MANIFEST_CHECK_SECONDS = 1.0  # replicas serve a re-ingest within about this long
 
 
 @dataclass(frozen=True)
 class RetrievalWeights:
-    bm25_weight: float = 0.08  # 0 = dense only, 1 = BM25 only; see README "Retrieval"
+    bm25_weight: float = 0.3  # 0 = dense only, 1 = BM25 only; see README "Retrieval"
     bm25_saturation: float = 2.0  # raw BM25 score that earns half the bonus
     min_dense_similarity: float = 0.15  # the score floor
     top_k: int = 5
@@ -42,8 +48,7 @@ class HybridRetriever:
         self.weights = weights or RetrievalWeights()
         self._lock = threading.Lock()
         self._manifest: Manifest | None = None
-        self._chunks: dict[str, Chunk] = {}
-        self._bm25 = None
+        self._keywords: KeywordIndex | None = None
         self._checked_at = 0.0
 
     # --- loading ---------------------------------------------------------------
@@ -56,8 +61,9 @@ class HybridRetriever:
 
     @property
     def chunks(self) -> list[Chunk]:
-        self._ensure_current()
-        return list(self._chunks.values())
+        """Every current chunk, read from the store (for the eval; not the answer path)."""
+        manifest = self.manifest
+        return self.store.chunks(manifest.collection, manifest.doc_keys)
 
     def load(self) -> HybridRetriever:
         manifest = self.store.read_manifest()
@@ -68,39 +74,45 @@ class HybridRetriever:
                 f"The index was built with {manifest.embedding_model}, not {self.embedder.model_id}. "
                 "Run `signpost ingest --rebuild`."
             )
-        chunks = self.store.chunks(manifest.collection)
-        bm25 = _build_bm25(chunks)
+        keywords = self._load_keywords(manifest.keywords)
         with self._lock:
-            self._manifest, self._chunks, self._bm25 = manifest, {c.chunk_id: c for c in chunks}, bm25
+            self._manifest, self._keywords = manifest, keywords
             self._checked_at = time.monotonic()
         return self
+
+    def _load_keywords(self, key: str) -> KeywordIndex:
+        # A local copy per generation, memory-mapped; fetched from the store once.
+        folder = self.store.home / "derived" / key
+        if not (folder / KeywordIndex.IDS_FILE).is_file():
+            write_folder(folder, self.store.get_blob(key))
+        return KeywordIndex.load(folder)
 
     def with_weights(self, **changes) -> HybridRetriever:
         """A retriever with some weights changed, sharing this one's loaded index."""
         self._ensure_current()
         variant = HybridRetriever(self.store, self.embedder, replace(self.weights, **changes))
         with self._lock:
-            variant._manifest, variant._chunks, variant._bm25 = self._manifest, self._chunks, self._bm25
-            variant._checked_at = self._checked_at
+            variant._manifest, variant._keywords, variant._checked_at = self._manifest, self._keywords, self._checked_at
         return variant
 
     def _ensure_current(self) -> None:
-        # A re-ingest in another process switches the manifest to a new generation;
-        # notice it within a couple of seconds and reload.
+        # A re-ingest in another process or replica switches the manifest; notice it
+        # within a couple of seconds (a cheap read of the generation id) and reload.
         if self._manifest is None:
             self.load()
             return
         if time.monotonic() - self._checked_at < _MANIFEST_CHECK_SECONDS:
             return
-        latest = self.store.read_manifest()
+        latest = self.store.current_generation()
         self._checked_at = time.monotonic()
-        if latest is None or latest.collection != self._manifest.collection:
+        if latest != self._manifest.generation:
             self.load()
 
     # --- searching -------------------------------------------------------------
 
     def retrieve(self, query: str, k: int | None = None, query_vector: np.ndarray | None = None) -> RetrievalResult:
         self._ensure_current()
+        manifest, keywords = self._manifest, self._keywords
         w = self.weights
         k = k or w.top_k
         timings: dict[str, float] = {}
@@ -111,29 +123,28 @@ class HybridRetriever:
         timings["embed_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
-        n = min(w.candidates, len(self._chunks))
-        try:
-            dense = dict(self.store.query(self._manifest.collection, query_vector, n))
-        except IndexUnavailable:
-            self.load()  # the generation may have been swapped under us
-            dense = dict(self.store.query(self._manifest.collection, query_vector, n))
+        n = min(w.candidates, manifest.chunk_count)
+        found = {r.record_id: r for r in self._dense(manifest, query_vector, n)}
+        dense = {rid: r.similarity for rid, r in found.items()}
         timings["dense_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
-        lexical = self._bm25_scores(query, n) if w.bm25_weight > 0 else {}
+        lexical = keywords.search(query, n) if w.bm25_weight > 0 and keywords is not None and query.strip() else {}
+        missing = [rid for rid in lexical if rid not in found]
+        found.update((r.record_id, r) for r in self.store.get(manifest.collection, missing))
         timings["bm25_ms"] = (time.perf_counter() - t0) * 1000
 
         floor_dense = min(dense.values(), default=0.0)
         ranked: list[Passage] = []
-        for chunk_id in set(dense) | set(lexical):
-            chunk = self._chunks.get(chunk_id)
-            if chunk is None:
+        for rid in set(dense) | set(lexical):
+            record = found.get(rid)
+            if record is None or record.doc_key not in manifest.doc_keys:
                 continue
-            d = dense.get(chunk_id, floor_dense)
-            raw = lexical.get(chunk_id, 0.0)
+            d = dense.get(rid, floor_dense)
+            raw = lexical.get(rid, 0.0)
             b = raw / (raw + w.bm25_saturation)
             fused = (1 - w.bm25_weight) * d + w.bm25_weight * b
-            ranked.append(passage_from_chunk(chunk, fused, {"dense": d, "bm25": b, "fused": fused}))
+            ranked.append(passage_from_record(record, manifest.embedding_dim, fused, {"dense": d, "bm25": b, "fused": fused}))
         ranked.sort(key=lambda p: (-p.score, p.doc_id, p.position))
 
         kept: list[Passage] = []
@@ -147,29 +158,32 @@ class HybridRetriever:
                 kept.append(p)
         return RetrievalResult(kept=kept, rejected=rejected, timings_ms=timings)
 
-    def _bm25_scores(self, query: str, n: int) -> dict[str, float]:
-        if self._bm25 is None or not query.strip():
-            return {}
-        from llama_index.core.schema import QueryBundle
+    def _dense(self, manifest: Manifest, vector: np.ndarray, n: int) -> list[StoredChunk]:
+        """The n nearest records of the current generation.
 
-        self._bm25.similarity_top_k = n
-        try:
-            results = self._bm25.retrieve(QueryBundle(query_str=query))
-        except (ValueError, IndexError):
-            return {}  # a query of only stop words
-        return {r.node.node_id: float(r.score or 0.0) for r in results if (r.score or 0) > 0}
+        Records of other versions (an ingest half-way, before or after its switch) are
+        skipped; when they crowd the results, ask again for more."""
+        for ask in (n, n * 4):
+            try:
+                hits = self.store.query(manifest.collection, vector, ask)
+            except IndexUnavailable:
+                self.load()  # the collection was replaced by a rebuild under us
+                manifest = self._manifest
+                hits = self.store.query(manifest.collection, vector, ask)
+            current = [h for h in hits if h.doc_key in manifest.doc_keys]
+            if len(current) >= n or len(hits) < ask:
+                return current[:n]
+        return current[:n]
 
 
-def _build_bm25(chunks: list[Chunk]):
-    if not chunks:
-        return None
-    # Imported here: llama-index and bm25s are slow to import.
-    import Stemmer
-    from llama_index.core.schema import TextNode
-    from llama_index.retrievers.bm25 import BM25Retriever
-
-    nodes = [TextNode(id_=c.chunk_id, text=c.embed_text) for c in chunks]
-    return BM25Retriever.from_defaults(nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english", similarity_top_k=10)
+def passage_from_record(record: StoredChunk, dim: int, score: float, scores: dict) -> Passage:
+    """A passage that carries its sentences and their vectors, as stored at ingest."""
+    chunk = record.chunk
+    sentences = tuple(unpack_sentences(chunk.text, record.sentences))
+    vectors = unpack_vectors(record.sentence_vectors, dim) if record.sentence_vectors else None
+    if vectors is not None and len(vectors) != len(sentences):
+        sentences, vectors = (), None  # damaged: the composer splits and embeds it again
+    return replace(passage_from_chunk(chunk, score, scores), sentences=sentences, sentence_vectors=vectors)
 
 
 def passage_from_chunk(chunk: Chunk, score: float = 0.0, scores: dict | None = None) -> Passage:

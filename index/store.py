@@ -1,20 +1,29 @@
-"""Chroma storage for chunks, in generations, with a manifest that points at one.
+"""Chroma storage for chunks, with a manifest that says which document versions are current.
 
-Every ingest that changes something writes a *new* collection (copying the vectors
-of unchanged documents, embedding only what changed), then switches the manifest to
-it in one write, then drops the old one. A failure or a killed process before the
-switch leaves the previous generation answering as before; stray generations are
-cleaned up by the next ingest. The manifest lives in Chroma itself, so replicas that
-share a Chroma server see the same index.
+Every chunk record carries its document version (`doc_key`, the document id and a hash
+of its content). An ingest that changes one document adds that document's new records
+beside the old ones, then switches the manifest (one write) to list the new version.
+The replaced version stays stored until the next ingest that changes something (a
+reader may hold the previous manifest for up to a second), and is deleted then.
+A reader only uses records whose `doc_key` the manifest
+it read lists, so it sees the old generation or the new one, never a mix, and unchanged
+documents are never copied. A failure or a killed process before the switch leaves the
+previous generation answering; its leftover records are deleted by the next ingest.
+A full rebuild (a new embedding model or chunker) writes a new collection instead.
+
+The manifest and the derived-data blobs live in Chroma itself, so replicas that share
+a Chroma server see the same index.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +35,33 @@ from ingest.model import Chunk
 MANIFEST_COLLECTION = "signpost-manifest"
 MANIFEST_ID = "current"
 GENERATION_PREFIX = "signpost-chunks-"
-MANIFEST_VERSION = 2  # bump when the stored layout changes: forces a rebuild
+BLOB_COLLECTION = "signpost-blobs"
+MANIFEST_VERSION = 3  # bump when the stored layout changes: forces a rebuild
 # Chroma's HNSW defaults gave poor recall at scale (DESIGN.md); set them at creation,
 # since changing them later does not help.
 DEFAULT_HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 128, "max_neighbors": 32}
 _BATCH = 500
-# Each chunk is stored as two vectors ("views"): its text alone, and its text under
-# its section heading. A query scores a chunk by the better of the two: the heading
-# helps when a question names the topic, the bare text when it paraphrases a detail
-# (measured on the guidance's own questions; see README "Retrieval").
-VIEWS = ("text", "heading")
+_BLOB_PART = 1_000_000  # bytes per stored blob record
+
+
+def doc_key(doc_id: str, content_hash: str) -> str:
+    """One version of one document."""
+    return f"{doc_id}@{content_hash[:16]}"
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as stored: the chunk, its version, and its derived sentence data."""
+
+    chunk: Chunk
+    doc_key: str
+    sentences: str = ""  # packed character spans (index/derived.py)
+    sentence_vectors: str = ""  # packed float16 vectors
+    similarity: float = 0.0  # to the query, when it came from a search
+
+    @property
+    def record_id(self) -> str:
+        return f"{self.chunk.chunk_id}@{self.doc_key.rsplit('@', 1)[1]}"
 
 
 @dataclass
@@ -46,7 +72,22 @@ class Manifest:
     chunker_version: str
     created_at: str
     documents: dict[str, dict] = field(default_factory=dict)
+    generation: str = ""  # changes with every switch; replicas poll it
+    keywords: str = ""  # blob key of the BM25 index
+    # What this generation replaced, kept until the next ingest: a reader still on the
+    # previous manifest (for up to a second) keeps finding its records and keywords.
+    retired_keys: list[str] = field(default_factory=list)
+    retired_keywords: str = ""
     version: int = MANIFEST_VERSION
+
+    @cached_property
+    def doc_keys(self) -> frozenset[str]:
+        return frozenset(d["key"] for d in self.documents.values())
+
+    @property
+    def stored_keys(self) -> frozenset[str]:
+        """Every document version that must stay stored: current and just retired."""
+        return self.doc_keys | frozenset(self.retired_keys)
 
     @property
     def chunk_count(self) -> int:
@@ -190,7 +231,14 @@ class ChunkStore:
     def write_manifest(self, manifest: Manifest) -> None:
         # One upsert of one record: the switch to a new generation is atomic.
         with self._guard("write the index manifest"):
-            self._manifest_collection().upsert(ids=[MANIFEST_ID], documents=[manifest.to_json()], embeddings=[[1.0]])
+            self._manifest_collection().upsert(ids=[MANIFEST_ID], documents=[manifest.to_json()], metadatas=[{"generation": manifest.generation}], embeddings=[[1.0]])
+
+    def current_generation(self) -> str | None:
+        """The current generation's id, without reading the whole manifest (cheap to poll)."""
+        with self._guard("read the index manifest"):
+            got = self._manifest_collection().get(ids=[MANIFEST_ID], include=["metadatas"])
+        metas = got.get("metadatas") or []
+        return str((metas[0] or {}).get("generation", "")) if metas else None
 
     # --- generations -------------------------------------------------------------
 
@@ -221,73 +269,129 @@ class ChunkStore:
 
     # --- chunks ------------------------------------------------------------------
 
-    def add(self, name: str, chunks: list[Chunk], vectors: dict[str, np.ndarray]) -> None:
-        """Store chunks with one vector per view (`vectors[view][i]` is chunk i's)."""
+    def add(self, name: str, records: list[StoredChunk], vectors: np.ndarray) -> None:
+        """Store chunk records with their vectors (`vectors[i]` is `records[i]`'s)."""
         collection = self._collection(name)
         with self._guard("store chunks"):
-            for view in VIEWS:
-                for start in range(0, len(chunks), _BATCH):
-                    part = chunks[start : start + _BATCH]
-                    collection.add(
-                        ids=[_record_id(c.chunk_id, view) for c in part],
-                        embeddings=vectors[view][start : start + _BATCH],
-                        documents=[c.text for c in part],
-                        metadatas=[{**c.metadata(), "chunk_id": c.chunk_id, "view": view} for c in part],
-                    )
+            for start in range(0, len(records), _BATCH):
+                part = records[start : start + _BATCH]
+                collection.upsert(  # upsert: a killed run may have left the same records
+                    ids=[r.record_id for r in part],
+                    embeddings=vectors[start : start + _BATCH],
+                    documents=[r.chunk.text for r in part],
+                    metadatas=[_metadata(r) for r in part],
+                )
 
-    def copy_documents(self, source: str, target: str, doc_ids: Iterable[str]) -> int:
-        """Copy the stored chunks (vectors included) of some documents: no re-embedding.
-
-        Returns the number of chunks copied."""
-        doc_ids = list(doc_ids)
-        if not doc_ids:
-            return 0
-        src, dst = self._collection(source), self._collection(target)
-        copied = 0
-        with self._guard("copy unchanged chunks"):
-            for doc_id in doc_ids:
-                got = src.get(where={"doc_id": doc_id}, include=["embeddings", "documents", "metadatas"])
-                for start in range(0, len(got["ids"]), _BATCH):
-                    end = start + _BATCH
-                    dst.add(
-                        ids=got["ids"][start:end],
-                        embeddings=got["embeddings"][start:end],
-                        documents=got["documents"][start:end],
-                        metadatas=got["metadatas"][start:end],
-                    )
-                copied += len(got["ids"])
-        return copied // len(VIEWS)
-
-    def chunks(self, name: str) -> list[Chunk]:
+    def delete_other_versions(self, name: str, keep: frozenset[str]) -> None:
+        """Delete every record whose document version is not in `keep`."""
         collection = self._collection(name)
-        out: list[Chunk] = []
+        with self._guard("delete old chunks"):
+            stale = collection.get(where={"doc_key": {"$nin": sorted(keep)}}, include=[]) if keep else collection.get(include=[])
+            ids = stale["ids"]
+            for start in range(0, len(ids), _BATCH):
+                collection.delete(ids=ids[start : start + _BATCH])
+
+    def count_versions(self, name: str, keys: Iterable[str]) -> int:
+        """How many records belong to these document versions."""
+        keys = sorted(set(keys))
+        if not keys:
+            return 0
+        with self._guard("count chunks"):
+            return len(self._collection(name).get(where={"doc_key": {"$in": keys}}, include=[])["ids"])
+
+    def records(self, name: str, keys: Iterable[str] | None = None) -> list[StoredChunk]:
+        """All records (of some document versions), in document order."""
+        collection = self._collection(name)
+        where = {"doc_key": {"$in": sorted(set(keys))}} if keys is not None else None
+        if keys is not None and not where["doc_key"]["$in"]:
+            return []
+        out: list[StoredChunk] = []
         with self._guard("read chunks"):
-            total = collection.count()
-            for offset in range(0, total, _BATCH):
-                got = collection.get(where={"view": VIEWS[0]}, include=["documents", "metadatas"], limit=_BATCH, offset=offset)
-                out.extend(_to_chunk(m["chunk_id"], d, m) for d, m in zip(got["documents"], got["metadatas"], strict=True))
-        out.sort(key=lambda c: (c.doc_id, c.position))
+            offset = 0
+            while True:
+                got = collection.get(where=where, include=["documents", "metadatas"], limit=_BATCH, offset=offset)
+                out.extend(_to_record(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+                if len(got["ids"]) < _BATCH:
+                    break
+                offset += _BATCH
+        out.sort(key=lambda r: (r.chunk.doc_id, r.chunk.position))
         return out
 
-    def count(self, name: str) -> int:
-        """How many chunks (not vectors) the collection holds."""
-        with self._guard("count chunks"):
-            return self._collection(name).count() // len(VIEWS)
+    def chunks(self, name: str, keys: Iterable[str] | None = None) -> list[Chunk]:
+        return [r.chunk for r in self.records(name, keys)]
 
-    def query(self, name: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """The k nearest chunk ids with cosine similarity (best view), best first."""
+    def get(self, name: str, record_ids: list[str]) -> list[StoredChunk]:
+        if not record_ids:
+            return []
+        with self._guard("read chunks"):
+            got = self._collection(name).get(ids=record_ids, include=["documents", "metadatas"])
+        return [_to_record(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+
+    def count(self, name: str) -> int:
+        with self._guard("count chunks"):
+            return self._collection(name).count()
+
+    def query(self, name: str, vector: np.ndarray, k: int) -> list[StoredChunk]:
+        """The k nearest records with cosine similarity, best first (any version)."""
         collection = self._collection(name)
         with self._guard("search the index"):
-            got = collection.query(query_embeddings=[vector], n_results=max(1, k * len(VIEWS)), include=["distances", "metadatas"])
-        best: dict[str, float] = {}
-        for meta, dist in zip(got["metadatas"][0], got["distances"][0], strict=True):
-            cid = meta["chunk_id"]
-            best[cid] = max(best.get(cid, -1.0), 1.0 - float(dist))
-        return sorted(best.items(), key=lambda kv: -kv[1])[:k]
+            got = collection.query(query_embeddings=[vector], n_results=max(1, k), include=["distances", "documents", "metadatas"])
+        return [
+            replace(_to_record(i, d, m), similarity=1.0 - float(dist))
+            for i, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
+        ]
+
+    # --- blobs (derived files every replica needs) ---------------------------------
+
+    def _blob_collection(self):
+        return self.client.get_or_create_collection(BLOB_COLLECTION, embedding_function=None)
+
+    def put_blob(self, key: str, files: dict[str, bytes]) -> None:
+        ids, docs, metas = [], [], []
+        for name, data in files.items():
+            parts = max(1, -(-len(data) // _BLOB_PART))
+            for n in range(parts):
+                ids.append(f"{key}/{name}/{n}")
+                docs.append(base64.b64encode(data[n * _BLOB_PART : (n + 1) * _BLOB_PART]).decode("ascii"))
+                metas.append({"key": key, "name": name, "part": n, "parts": parts})
+        with self._guard("store the keyword index"):
+            collection = self._blob_collection()
+            for start in range(0, len(ids), 8):
+                collection.upsert(ids=ids[start : start + 8], documents=docs[start : start + 8], metadatas=metas[start : start + 8], embeddings=[[1.0]] * len(ids[start : start + 8]))
+
+    def get_blob(self, key: str) -> dict[str, bytes]:
+        with self._guard("read the keyword index"):
+            got = self._blob_collection().get(where={"key": key}, include=["documents", "metadatas"])
+        pieces: dict[str, dict[int, bytes]] = {}
+        expected: dict[str, int] = {}
+        for doc, meta in zip(got["documents"], got["metadatas"], strict=True):
+            pieces.setdefault(meta["name"], {})[int(meta["part"])] = base64.b64decode(doc)
+            expected[meta["name"]] = int(meta["parts"])
+        if not pieces or any(len(pieces[n]) != expected[n] for n in pieces):
+            raise IndexUnavailable(f"The keyword index {key} is missing or incomplete in {self.where}; run `signpost ingest --rebuild`.")
+        return {name: b"".join(parts[n] for n in sorted(parts)) for name, parts in pieces.items()}
+
+    def drop_blobs(self, keep: Iterable[str]) -> None:
+        keep = sorted(k for k in keep if k)
+        with self._guard("delete an old keyword index"):
+            collection = self._blob_collection()
+            where = {"key": {"$nin": keep}} if keep else None
+            ids = collection.get(where=where, include=[])["ids"]
+            if ids:
+                collection.delete(ids=ids)
 
 
-def _record_id(chunk_id: str, view: str) -> str:
-    return chunk_id if view == VIEWS[0] else f"{chunk_id}~{view}"
+def _metadata(record: StoredChunk) -> dict[str, Any]:
+    return {**record.chunk.metadata(), "chunk_id": record.chunk.chunk_id, "doc_key": record.doc_key, "sentences": record.sentences, "sentence_vectors": record.sentence_vectors}
+
+
+def _to_record(record_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
+    return StoredChunk(
+        chunk=_to_chunk(str(meta.get("chunk_id", record_id)), text, meta),
+        doc_key=str(meta.get("doc_key", "")),
+        sentences=str(meta.get("sentences", "")),
+        sentence_vectors=str(meta.get("sentence_vectors", "")),
+    )
 
 
 def _to_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -21,6 +23,9 @@ class Passage:
     score: float = 0.0
     scores: dict = field(default_factory=dict, compare=False)  # per source: dense, bm25, fused
     reason: str = ""  # why a rejected passage was rejected
+    # Stored at ingest (index/derived.py): the passage's sentences and their vectors.
+    sentences: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    sentence_vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def heading(self) -> str:

@@ -17,7 +17,13 @@ from ingest.model import Chunk, Document
 CHUNKER_VERSION = "paragraph-v1"
 # all-MiniLM-L6-v2 reads 256 word pieces; leave room for the section heading.
 MAX_CHUNK_TOKENS = 200
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 CHUNK_OVERLAP_TOKENS = 20
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a paragraph (the composer's unit; their vectors are made at ingest)."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
 
 
 def anchor_for(section: str) -> str:

@@ -54,8 +54,11 @@ class Chunk:
 
     @property
     def embed_text(self) -> str:
-        # The section title carries context a bare paragraph lacks ("These can be ...").
-        return f"{self.heading}\n{self.text}"
+        # What is embedded and keyword-indexed: the paragraph alone. Prefixing the
+        # section title, or keeping both vectors and taking the better, ranked a right
+        # section first less often on real people's questions (tuning split; README
+        # "Retrieval"), and one text per chunk means one encoder pass at ingest.
+        return self.text
 
     def metadata(self) -> dict:
         data = asdict(self)

@@ -51,7 +51,7 @@ def store(tmp_path):
 
 def chunk_ids(store):
     manifest = store.read_manifest()
-    return sorted(c.chunk_id for c in store.chunks(manifest.collection))
+    return sorted(c.chunk_id for c in store.chunks(manifest.collection, manifest.doc_keys))
 
 
 def test_first_ingest_adds_everything_and_repeat_is_a_no_op(store, embedder, corpus_dir):
@@ -65,18 +65,34 @@ def test_first_ingest_adds_everything_and_repeat_is_a_no_op(store, embedder, cor
     assert chunk_ids(store) == ids
 
 
-def test_changing_one_document_re_embeds_only_its_chunks(store, embedder, corpus_dir):
+def record_ids(store, doc_id):
+    manifest = store.read_manifest()
+    return sorted(r.record_id for r in store.records(manifest.collection, manifest.doc_keys) if r.chunk.doc_id == doc_id)
+
+
+def test_changing_one_document_re_embeds_only_its_chunks_and_copies_nothing(store, embedder, corpus_dir):
     IndexBuilder(store, embedder).ingest([corpus_dir])
-    before = chunk_ids(store)
+    before, collection = chunk_ids(store), store.read_manifest().collection
+    guidance_records = record_ids(store, "stalking-and-harassment-guidance")
     path = corpus_dir / "neighbours.md"
     path.write_text(EXTRA + "\nA landlord can also take action against a tenant who harasses neighbours.\n")
     report = IndexBuilder(store, embedder).ingest([corpus_dir])
     assert report.updated == ["neighbours"]
     assert report.skipped == ["stalking-and-harassment-guidance"]
     assert report.embedded_chunks == len(chunk_document(load_document(path))) == 4
-    assert report.copied_chunks == 31
     after = chunk_ids(store)
     assert len(after) == 35 and set(before) < set(after)
+    # Updated in place: same collection, the unchanged document's records untouched.
+    # The old version of the changed one is kept for readers of the previous manifest
+    # until the next ingest that changes something, then deleted.
+    manifest = store.read_manifest()
+    assert manifest.collection == collection
+    assert record_ids(store, "stalking-and-harassment-guidance") == guidance_records
+    assert len(manifest.retired_keys) == 1 and manifest.retired_keys[0].startswith("neighbours@")
+    assert store.count(collection) == 35 + 3
+    path.write_text(EXTRA)
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert store.count(collection) == 34 + 4  # now the first change's version is retired
 
 
 def test_removed_document_is_deleted(store, embedder, corpus_dir):
@@ -86,14 +102,14 @@ def test_removed_document_is_deleted(store, embedder, corpus_dir):
     assert report.removed == ["neighbours"] and report.embedded_chunks == 0
     manifest = store.read_manifest()
     assert list(manifest.documents) == ["stalking-and-harassment-guidance"]
-    assert {c.doc_id for c in store.chunks(manifest.collection)} == {"stalking-and-harassment-guidance"}
+    assert {c.doc_id for c in store.chunks(manifest.collection, manifest.doc_keys)} == {"stalking-and-harassment-guidance"}
 
 
 def test_model_change_forces_full_rebuild(store, embedder, corpus_dir):
     IndexBuilder(store, embedder).ingest([corpus_dir])
     report = IndexBuilder(store, OtherModel()).ingest([corpus_dir])
     assert report.rebuilt and "embedding model changed" in report.reason
-    assert report.embedded_chunks == 34 and report.copied_chunks == 0
+    assert report.embedded_chunks == 34
     assert store.read_manifest().embedding_model == "another-model==1"
 
 
@@ -130,6 +146,29 @@ def test_failure_half_way_leaves_previous_index_answering(store, embedder, corpu
     assert store.read_manifest() == before
     assert store.generations() == [before.collection]
     assert HybridRetriever(store, embedder).load().retrieve("keeping a diary of incidents with my neighbour").kept[0].chunk_id == top
+
+
+def test_readers_never_see_a_half_written_update(store, embedder, corpus_dir, monkeypatch):
+    """Between writing a document's new records and the switch, a reader sees the old
+    version only; a failure there removes the new records again."""
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    before = store.read_manifest()
+    question = "keeping a diary of each incident helps the council"
+    seen = []
+
+    def killed_after_add(*args, **kwargs):
+        # New records are stored by now; the manifest still names the old version.
+        assert store.count(before.collection) == 34 + 3
+        seen.extend(p.text for p in HybridRetriever(store, embedder).load().retrieve(question, k=10).kept)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "put_blob", killed_after_add)
+    (corpus_dir / "neighbours.md").write_text(EXTRA.replace("diary", "written log"))
+    with pytest.raises(KeyboardInterrupt):
+        IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert any("diary" in t for t in seen) and not any("written log" in t for t in seen)
+    assert store.read_manifest() == before
+    assert store.count(before.collection) == 34
 
 
 def test_stray_generation_from_a_killed_run_is_cleaned_up(store, embedder, corpus_dir):

@@ -78,7 +78,8 @@ def test_chunks_carry_section_and_metadata():
     c = report[0]
     assert c.section == "Reporting Stalking and Harassment"
     assert c.anchor == "reporting-stalking-and-harassment"
-    assert c.embed_text.startswith("Reporting Stalking and Harassment - How to Report\n")
+    assert c.heading == "Reporting Stalking and Harassment - How to Report"
+    assert c.embed_text == c.text  # the paragraph alone is embedded (README "Retrieval")
     assert c.text.startswith("You should report stalking or harassment to the police")
     assert [x.position for x in chunks] == list(range(len(chunks)))
 
