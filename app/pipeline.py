@@ -114,7 +114,7 @@ class RetrieveStage(Stage):
             ctx.query_vector = ctx.question_vector  # triage embedded this very text
         else:
             ctx.query_vector = retriever.embedder.embed_one(ctx.retrieval_query)
-        ctx.retrieval = retriever.retrieve(ctx.retrieval_query, query_vector=ctx.query_vector)
+        ctx.retrieval = retriever.retrieve(ctx.retrieval_query, query_vector=ctx.query_vector, explain=False)
         if not ctx.retrieval.kept:
             ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
             return Status.NOT_COVERED

