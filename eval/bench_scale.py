@@ -5,7 +5,8 @@
 Steps, each against a baseline measured in the same run:
 1. a deterministic synthetic corpus of N chunks (documents of 50 paragraphs of real
    English words taken from the guidance), written to a scratch folder;
-2. ingest chunks/s, against the raw encoder on the same chunk texts;
+2. ingest chunks/s, against the raw encoder on the same chunk texts (the faster of a
+   run before and a run after the ingest);
 3. changing one document in the N-chunk index (incremental re-ingest time);
 4. `signpost serve` time to ready (/healthz 200), against the same on the 31-chunk guidance;
 5. answer p50 and p95 (server-side total), against one query embedding;
@@ -113,10 +114,13 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         started = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)], env=_env(home), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # The server logs a line per answer: to a file, never to a pipe nobody reads
+        # (a full pipe blocks the server's logging, and with it every request).
+        self.log = home.parent / f"serve-{home.name}.log"
+        self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)], env=_env(home), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log.open("wb"))
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"signpost serve exited: {self.proc.stderr.read()[-2000:]}")
+                raise RuntimeError(f"signpost serve exited: {self.log.read_text(errors='replace')[-2000:]}")
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=5) as r:
                     if r.status == 200:
@@ -202,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one, removed after)")
     parser.add_argument("--encoder-sample", type=int, default=2000, help="chunk texts the raw-encoder baseline encodes (default 2000)")
     parser.add_argument("--recall-queries", type=int, default=1000)
-    parser.add_argument("--load-seconds", type=float, default=20.0, help="length of each load run (default 20)")
+    parser.add_argument("--load-seconds", type=float, default=20.0, help="length of each load run (default 20; 0 skips the load runs)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args(argv)
 
@@ -226,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         embedder.embed(sample)
         out["encoder_chunks_per_s"] = len(sample) / (time.perf_counter() - t0)
-        print(f"raw encoder: {out['encoder_chunks_per_s']:.1f} chunks/s on {len(sample)} chunk texts", flush=True)
+        print(f"raw encoder: {out['encoder_chunks_per_s']:.1f} chunks/s on {len(sample)} chunk texts (measured again after the ingest)", flush=True)
 
         home, small = work / "home", work / "home-guidance"
         shutil.rmtree(home, ignore_errors=True)
@@ -240,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
         out["ingest_seconds"] = time.perf_counter() - t0
         out["ingest_stages_s"] = {k: round(v, 1) for k, v in report.seconds.items()}
         out["ingest_chunks_per_s"] = args.chunks / out["ingest_seconds"]
+        out["ingest_ratio"] = out["ingest_chunks_per_s"] / out["encoder_chunks_per_s"]
+        # The encoder again, after: a baseline taken at a quieter moment than the ingest
+        # would flatter it, so the faster of the two runs is the baseline.
+        t0 = time.perf_counter()
+        embedder.embed(sample)
+        out["encoder_chunks_per_s"] = max(out["encoder_chunks_per_s"], len(sample) / (time.perf_counter() - t0))
         out["ingest_ratio"] = out["ingest_chunks_per_s"] / out["encoder_chunks_per_s"]
         print(f"ingest: {out['ingest_seconds']:.1f} s = {out['ingest_chunks_per_s']:.1f} chunks/s ({out['ingest_ratio']:.2f}x the raw encoder); stages {out['ingest_stages_s']}", flush=True)
 
@@ -275,13 +285,19 @@ def main(argv: list[str] | None = None) -> int:
             out["answer_p50_ratio"] = out["answer_p50_ms"] / out["embed_p50_ms"]
             out["answer_p95_ratio"] = out["answer_p95_ms"] / out["embed_p50_ms"]
             print(f"answer p50 {out['answer_p50_ms']:.1f} ms ({out['answer_p50_ratio']:.2f}x one embedding, {out['embed_p50_ms']:.1f} ms), p95 {out['answer_p95_ms']:.1f} ms ({out['answer_p95_ratio']:.2f}x)", flush=True)
-            for clients in (1, 16):
-                rps, p95 = _load(server, clients, args.load_seconds)
-                out[f"rps_{clients}"], out[f"load_p95_ms_{clients}"] = rps, p95
-                print(f"{clients:>2} clients: {rps:.1f} requests/s, p95 {p95:.0f} ms", flush=True)
-            out["rps_ratio_16_to_1"] = out["rps_16"] / out["rps_1"]
             out["rss_mb"], out["peak_rss_mb"] = server.rss_mb()
-            print(f"server RSS {out['rss_mb']:.0f} MB (peak {out['peak_rss_mb']:.0f} MB)", flush=True)
+            print(f"server RSS after the answers {out['rss_mb']:.0f} MB (peak {out['peak_rss_mb']:.0f} MB)", flush=True)
+            if args.load_seconds > 0:
+                try:
+                    for clients in (1, 16):
+                        rps, p95 = _load(server, clients, args.load_seconds)
+                        out[f"rps_{clients}"], out[f"load_p95_ms_{clients}"] = rps, p95
+                        print(f"{clients:>2} clients: {rps:.1f} requests/s, p95 {p95:.0f} ms", flush=True)
+                    out["rps_ratio_16_to_1"] = out["rps_16"] / out["rps_1"]
+                except OSError as err:  # a failed or timed-out request is a result, reported as such
+                    out["load_error"] = f"{type(err).__name__}: {err}"
+                    print(f"load run failed: {out['load_error']}", flush=True)
+                out["rss_after_load_mb"], out["peak_rss_mb"] = server.rss_mb()
         finally:
             server.stop()
 
@@ -299,8 +315,11 @@ def main(argv: list[str] | None = None) -> int:
         ("answer p95", f"{out['answer_p95_ms']:.1f} ms", f"{out['answer_p95_ratio']:.2f}x one embedding", ""),
         ("server RSS", f"{out['rss_mb']:.0f} MB", f"peak {out['peak_rss_mb']:.0f} MB", "<= 1.5 GB"),
         ("HNSW recall@10", f"{out['hnsw_recall_at_10']:.3f}", "against exact search", ">= 0.98"),
-        ("requests/s, 16 clients", f"{out['rps_16']:.1f}", f"{out['rps_ratio_16_to_1']:.2f}x 1 client ({out['rps_1']:.1f}/s); p95 {out['load_p95_ms_16']:.0f} ms", ">= 1.5x"),
     ]
+    if "rps_ratio_16_to_1" in out:
+        rows.append(("requests/s, 16 clients", f"{out['rps_16']:.1f}", f"{out['rps_ratio_16_to_1']:.2f}x 1 client ({out['rps_1']:.1f}/s); p95 {out['load_p95_ms_16']:.0f} ms", ">= 1.5x"))
+    elif "load_error" in out:
+        rows.append(("requests/s, 16 clients", "failed", out["load_error"], ">= 1.5x"))
     print(f"\nSignpost scale benchmark, {args.chunks} chunks, {out['cpus']} CPUs, {out['date']}")
     print("| measure | value | ratio | target |\n| --- | --- | --- | --- |")
     for row in rows:

@@ -84,7 +84,8 @@ class KeywordIndex:
         import bm25s
 
         model = bm25s.BM25()
-        model.index(tokens, show_progress=False)
+        # bm25s cannot index nothing; an empty corpus gets a placeholder no id points to.
+        model.index(tokens or [["signpost-empty-corpus"]], show_progress=False)
         return cls(model, record_ids)
 
     def save(self, folder: Path) -> None:

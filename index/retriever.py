@@ -47,6 +47,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.weights = weights or RetrievalWeights()
         self._lock = threading.Lock()
+        self._reload_lock = threading.Lock()
         self._manifest: Manifest | None = None
         self._keywords: KeywordIndex | None = None
         self._checked_at = 0.0
@@ -103,10 +104,14 @@ class HybridRetriever:
             return
         if time.monotonic() - self._checked_at < _MANIFEST_CHECK_SECONDS:
             return
-        latest = self.store.current_generation()
-        self._checked_at = time.monotonic()
-        if latest != self._manifest.generation:
-            self.load()
+        with self._reload_lock:  # one thread checks and reloads; the others go on
+            if time.monotonic() - self._checked_at < _MANIFEST_CHECK_SECONDS:
+                return
+            latest = self.store.current_generation()
+            self._checked_at = time.monotonic()
+            if latest != self._manifest.generation:
+                self.store.refresh()  # records another process added in place
+                self.load()
 
     # --- searching -------------------------------------------------------------
 

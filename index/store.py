@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -127,21 +128,44 @@ def _certificate_refused(exc: BaseException | None) -> bool:
 class ChunkStore:
     """Chroma access for Signpost: manifest, generations, chunk vectors."""
 
+    _local_epoch = 0  # bumped by refresh(): embedded clients made before it are stale
+
     def __init__(self, home: Path, url: str | None = None, hnsw: dict | None = None, token: str | None = None, ca_file: Path | None = None):
         self.home = Path(home)
         self.url = url
         self._token, self._ca_file = token, ca_file
         self.hnsw = {**DEFAULT_HNSW, **(hnsw or {})}
         self._client = None
+        self._epoch = 0
+        self._handles: dict[str, Any] = {}  # collection name -> handle (a lookup saved per call)
+        # Embedded client calls go one at a time, so that refresh() never swaps the client
+        # under a running call; they are short (ids-only searches, a few records).
+        self._local_lock = threading.RLock()
 
     @property
     def where(self) -> str:
         return _describe(self.url, self.home)
 
+    def refresh(self) -> None:
+        """See what another process wrote. An embedded client keeps its vector index in
+        memory and does not notice records another process (`signpost ingest`) added to
+        the collection, so it is closed and opened again from disk; a Chroma server
+        needs nothing."""
+        if self.url:
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with self._local_lock:
+            self._handles.clear()
+            self._client = None
+            SharedSystemClient.clear_system_cache()  # else the same in-memory index comes back
+            ChunkStore._local_epoch += 1  # every store in this process shared that cache: reconnect
+
     @property
     def client(self):
-        if self._client is None:
-            self._client = self._connect()
+        if self._client is None or self._epoch != ChunkStore._local_epoch:
+            self._handles.clear()
+            self._client, self._epoch = self._connect(), ChunkStore._local_epoch
         return self._client
 
     def _connect(self):
@@ -191,11 +215,20 @@ class ChunkStore:
     def _guard(self, what: str):
         """Turn any Chroma fault inside the block into one IndexUnavailable line."""
         try:
-            yield
+            with self._serial():
+                yield
         except IndexUnavailable:
             raise
         except Exception as exc:
             raise IndexUnavailable(f"Could not {what} in {self.where} ({type(exc).__name__}).") from exc
+
+    @contextmanager
+    def _serial(self):
+        if self.url:
+            yield  # a Chroma server takes concurrent requests
+        else:
+            with self._local_lock:
+                yield
 
     @contextmanager
     def ingest_lock(self):
@@ -221,7 +254,9 @@ class ChunkStore:
     # --- manifest ---------------------------------------------------------------
 
     def _manifest_collection(self):
-        return self.client.get_or_create_collection(MANIFEST_COLLECTION, embedding_function=None)
+        if MANIFEST_COLLECTION not in self._handles:
+            self._handles[MANIFEST_COLLECTION] = self.client.get_or_create_collection(MANIFEST_COLLECTION, embedding_function=None)
+        return self._handles[MANIFEST_COLLECTION]
 
     def read_manifest(self) -> Manifest | None:
         with self._guard("read the index manifest"):
@@ -258,14 +293,19 @@ class ChunkStore:
 
     def drop(self, name: str) -> None:
         with self._guard("delete an old collection"):
+            self._handles.pop(name, None)
             try:
                 self.client.delete_collection(name)
             except Exception:
                 pass  # already gone: another ingest cleaned it up
 
     def _collection(self, name: str):
+        if name in self._handles:
+            return self._handles[name]
         try:
-            return self.client.get_collection(name, embedding_function=None)
+            with self._serial():
+                self._handles[name] = self.client.get_collection(name, embedding_function=None)
+            return self._handles[name]
         except IndexUnavailable:
             raise
         except Exception:
@@ -348,7 +388,9 @@ class ChunkStore:
     # --- blobs (derived files every replica needs) ---------------------------------
 
     def _blob_collection(self):
-        return self.client.get_or_create_collection(BLOB_COLLECTION, embedding_function=None)
+        if BLOB_COLLECTION not in self._handles:
+            self._handles[BLOB_COLLECTION] = self.client.get_or_create_collection(BLOB_COLLECTION, embedding_function=None)
+        return self._handles[BLOB_COLLECTION]
 
     def put_blob(self, key: str, files: dict[str, bytes]) -> None:
         ids, docs, metas = [], [], []

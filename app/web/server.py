@@ -47,6 +47,11 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     logging.config.dictConfig(LOG_CONFIG)
+    import faulthandler
+    import signal
+
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: for a server that hangs.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     from app.web.application import create_app
 
     app = create_app(settings)

@@ -105,6 +105,15 @@ def test_removed_document_is_deleted(store, embedder, corpus_dir):
     assert {c.doc_id for c in store.chunks(manifest.collection, manifest.doc_keys)} == {"stalking-and-harassment-guidance"}
 
 
+def test_removing_every_document_leaves_an_empty_index_that_answers_nothing(store, embedder, corpus_dir):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    for path in corpus_dir.iterdir():
+        path.unlink()
+    report = IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert sorted(report.removed) == ["neighbours", "stalking-and-harassment-guidance"] and report.total_chunks == 0
+    assert HybridRetriever(store, embedder).load().retrieve("restraining order").kept == []
+
+
 def test_model_change_forces_full_rebuild(store, embedder, corpus_dir):
     IndexBuilder(store, embedder).ingest([corpus_dir])
     report = IndexBuilder(store, OtherModel()).ingest([corpus_dir])
@@ -169,6 +178,25 @@ def test_readers_never_see_a_half_written_update(store, embedder, corpus_dir, mo
     assert any("diary" in t for t in seen) and not any("written log" in t for t in seen)
     assert store.read_manifest() == before
     assert store.count(before.collection) == 34
+
+
+def test_a_reader_in_another_process_sees_an_in_place_update_on_the_embedded_store(store, embedder, corpus_dir):
+    """`signpost ingest` run while `signpost serve` holds the embedded store open: the
+    server's in-memory vector index must not hide the new records."""
+    import time
+
+    from tests.conftest import run_cli
+
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    reader = HybridRetriever(ChunkStore(store.home), embedder).load()
+    question = "keeping a written log of each incident helps the council"
+    assert not any("written log" in p.text for p in reader.retrieve(question).kept)
+    (corpus_dir / "neighbours.md").write_text(EXTRA.replace("diary", "written log"))
+    done = run_cli("ingest", "--quiet", str(corpus_dir), env={"SIGNPOST_HOME": str(store.home)})
+    assert done.returncode == 0, done.stderr
+    time.sleep(1.1)  # the reader checks the manifest about once a second
+    dense_only = reader.with_weights(bm25_weight=0.0)
+    assert "written log" in dense_only.retrieve(question).kept[0].text
 
 
 def test_stray_generation_from_a_killed_run_is_cleaned_up(store, embedder, corpus_dir):
