@@ -30,7 +30,7 @@ SAMPLE_QUESTIONS = [
 ]
 
 
-def _pct(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         "embed_p50_ms": statistics.median(embed),
         "retrieve_p50_ms": statistics.median(retrieve),
         "answer_p50_ms": statistics.median(answer),
-        "answer_p95_ms": _pct(answer, 0.95),
+        "answer_p95_ms": percentile(answer, 0.95),
         "retrieval_share_of_answer": statistics.median(retrieve) / statistics.median(answer),
         "ratio_answer_to_embedding_p50": statistics.median(answer) / statistics.median(embed),
         "triage_p50_ms": statistics.median(triage_ms),

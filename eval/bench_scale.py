@@ -34,6 +34,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from eval.bench import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 GUIDANCE = ROOT / "corpus" / "stalking-and-harassment-guidance.md"
 PARAGRAPHS_PER_DOC = 50
@@ -50,11 +52,6 @@ QUESTIONS = [
     "what is a stalking protection order",
     "how do I keep evidence of messages and calls",
 ]
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def _words() -> list[str]:
@@ -168,7 +165,7 @@ def _load(server: Server, clients: int, seconds: float) -> tuple[float, float]:
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(client, range(clients)))
-    return len(latencies) / (time.perf_counter() - started), _pct(latencies, 0.95)
+    return len(latencies) / (time.perf_counter() - started), percentile(latencies, 0.95)
 
 
 def _hnsw_recall(home: Path, queries: int, seed: int = 11) -> float:
@@ -281,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                     embedder.embed_one(q)
                     embed_ms.append((time.perf_counter() - t0) * 1000)
             out["embed_p50_ms"] = statistics.median(embed_ms)
-            out["answer_p50_ms"], out["answer_p95_ms"] = statistics.median(totals), _pct(totals, 0.95)
+            out["answer_p50_ms"], out["answer_p95_ms"] = statistics.median(totals), percentile(totals, 0.95)
             out["answer_p50_ratio"] = out["answer_p50_ms"] / out["embed_p50_ms"]
             out["answer_p95_ratio"] = out["answer_p95_ms"] / out["embed_p50_ms"]
             print(f"answer p50 {out['answer_p50_ms']:.1f} ms ({out['answer_p50_ratio']:.2f}x one embedding, {out['embed_p50_ms']:.1f} ms), p95 {out['answer_p95_ms']:.1f} ms ({out['answer_p95_ratio']:.2f}x)", flush=True)
