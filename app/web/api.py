@@ -65,7 +65,7 @@ class Answerer:
         self.pipeline = services.pipeline
 
     def load(self) -> bool:
-        """Open the index and warm the composer (once), so the first question is fast."""
+        """Load the model and open the index (once), so the first question is fast."""
         if self.services.index_ready:
             return True
         try:
