@@ -9,6 +9,7 @@ generation. Unchanged documents are neither re-embedded nor copied.
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -128,8 +129,6 @@ class IndexBuilder:
             self._drop_strays(manifest)
             return report
 
-        import time
-
         chunks_by_doc = {doc.doc_id: chunk_document(doc) for doc in to_embed}
         new_records = [StoredChunk(c, doc_key(doc.doc_id, doc.content_hash)) for doc in to_embed for c in chunks_by_doc[doc.doc_id]]
 
@@ -168,9 +167,10 @@ class IndexBuilder:
                 documents=documents,
                 generation=uuid.uuid4().hex[:12],
                 keywords=keywords,
-                retired_keys=sorted(manifest.doc_keys - new_manifest_keys(documents)) if in_place else [],
                 retired_keywords=manifest.keywords if in_place else "",
             )
+            if in_place:
+                new_manifest.retired_keys = sorted(manifest.doc_keys - new_manifest.doc_keys)
             stored = self.store.count_versions(name, new_keys)
             if stored != len(records):
                 raise IndexUnavailable(f"Index check failed: {stored} chunks stored, {len(records)} expected; the previous index is kept. Run `signpost ingest` again.")
@@ -225,24 +225,25 @@ class IndexBuilder:
         return vectors, [replace(r, sentences=pack_spans(s), sentence_vectors=pack_vectors(v)) for r, s, v in zip(records, spans, sentence_vectors, strict=True)]
 
     def _store_keywords(self, name: str, key: str, documents: dict[str, dict], new_records: list[StoredChunk]) -> None:
-        """Build the BM25 index over every current chunk and store it with the generation."""
+        """Build the BM25 index over every current chunk and store it with the generation.
+
+        Unchanged documents' record ids and tokens come from the local cache; the store
+        is read only for a document the cache lacks (another machine ingested it)."""
         cache = TokenCache(self.store.home / "derived" / "tokens")
         new_by_key: dict[str, list[StoredChunk]] = {}
         for r in new_records:
             new_by_key.setdefault(r.doc_key, []).append(r)
-        for k, recs in new_by_key.items():
-            cache.put(k, keyword_tokens([r.chunk.embed_text for r in recs]))
         ids: list[str] = []
         tokens: list[list[str]] = []
         for doc_id in sorted(documents):
             k = documents[doc_id]["key"]
-            recs = new_by_key.get(k) or self.store.records(name, [k])
-            cached = cache.get(k)
-            if cached is None or len(cached) != len(recs):
-                cached = keyword_tokens([r.chunk.embed_text for r in recs])
-                cache.put(k, cached)
-            ids.extend(r.record_id for r in recs)
-            tokens.extend(cached)
+            cached = None if k in new_by_key else cache.get(k)
+            if cached is None or len(cached[0]) != documents[doc_id]["chunks"]:
+                recs = new_by_key.get(k) or self.store.records(name, [k])
+                cached = ([r.record_id for r in recs], keyword_tokens([r.chunk.embed_text for r in recs]))
+                cache.put(k, *cached)
+            ids.extend(cached[0])
+            tokens.extend(cached[1])
         cache.keep_only({d["key"] for d in documents.values()})
         folder = self.store.home / "derived" / key
         KeywordIndex.build(ids, tokens).save(_fresh(folder))
@@ -265,10 +266,6 @@ class IndexBuilder:
 
 
 _BLOCK = 256  # chunks encoded before their block is handed to the writer
-
-
-def new_manifest_keys(documents: dict[str, dict]) -> frozenset[str]:
-    return frozenset(d["key"] for d in documents.values())
 
 
 def _fresh(folder: Path) -> Path:

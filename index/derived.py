@@ -130,7 +130,7 @@ def write_folder(target: Path, files: dict[str, bytes]) -> None:
 
 @dataclass
 class TokenCache:
-    """Keyword tokens per document version (`doc_key`), on local disk.
+    """Record ids and keyword tokens per document version (`doc_key`), on local disk.
 
     A cache only: a missing or unreadable entry is recomputed from the chunk texts."""
 
@@ -140,17 +140,19 @@ class TokenCache:
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in doc_key)
         return self.folder / f"{safe}.json"
 
-    def get(self, doc_key: str) -> list[list[str]] | None:
+    def get(self, doc_key: str) -> tuple[list[str], list[list[str]]] | None:
+        """(record ids, tokens per record) of one document version, or None."""
         try:
-            return json.loads(self._path(doc_key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(self._path(doc_key).read_text(encoding="utf-8"))
+            return list(data["ids"]), list(data["tokens"])
+        except (OSError, ValueError, TypeError, KeyError):
             return None
 
-    def put(self, doc_key: str, tokens: list[list[str]]) -> None:
+    def put(self, doc_key: str, ids: list[str], tokens: list[list[str]]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._path(doc_key)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(tokens), encoding="utf-8")
+        tmp.write_text(json.dumps({"ids": ids, "tokens": tokens}), encoding="utf-8")
         os.replace(tmp, path)
 
     def keep_only(self, doc_keys: set[str]) -> None:
