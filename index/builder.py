@@ -11,6 +11,8 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +38,15 @@ class IngestReport:
     seconds: dict[str, float] = field(default_factory=dict)
     rebuilt: bool = False
     reason: str = ""
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the block's wall time to `seconds[phase]` (for the scale benchmark)."""
+        clock = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - clock
 
     @property
     def changed(self) -> bool:
@@ -75,22 +86,24 @@ class IndexBuilder:
         paths_by_doc: dict[str, str] = {}
         failed_paths: set[str] = set()
         refused: list[CorpusError] = []
-        found = discover_files(paths, refused)
-        report.failed.extend(refused)  # reported, and not kept: a refused link's old version is removed
-        for path in found:
-            try:
-                doc = load_document(path, self.max_file_bytes)
-            except CorpusError as err:
-                report.failed.append(CorpusError(str(path), err.reason))
-                failed_paths.add(str(path.resolve()))
-                continue
-            if doc.doc_id in docs:
-                report.failed.append(CorpusError(str(path), f"document id {doc.doc_id!r} is already used by {paths_by_doc[doc.doc_id]}"))
-                continue
-            docs[doc.doc_id] = doc
-            paths_by_doc[doc.doc_id] = str(path.resolve())
+        with report.timed("load_files"):
+            found = discover_files(paths, refused)
+            report.failed.extend(refused)  # reported, and not kept: a refused link's old version is removed
+            for path in found:
+                try:
+                    doc = load_document(path, self.max_file_bytes)
+                except CorpusError as err:
+                    report.failed.append(CorpusError(str(path), err.reason))
+                    failed_paths.add(str(path.resolve()))
+                    continue
+                if doc.doc_id in docs:
+                    report.failed.append(CorpusError(str(path), f"document id {doc.doc_id!r} is already used by {paths_by_doc[doc.doc_id]}"))
+                    continue
+                docs[doc.doc_id] = doc
+                paths_by_doc[doc.doc_id] = str(path.resolve())
 
-        manifest = self.store.read_manifest()
+        with report.timed("read_manifest"):
+            manifest = self.store.read_manifest()
         model_id = self.embedder.model_id
         if rebuild:
             report.rebuilt, report.reason = True, "asked for (--rebuild)"
@@ -126,10 +139,11 @@ class IndexBuilder:
 
         if not report.changed:
             report.total_chunks = manifest.chunk_count if manifest else 0
-            self._drop_strays(manifest)
+            self._drop_strays(manifest, report)
             return report
 
-        chunks_by_doc = {doc.doc_id: chunk_document(doc) for doc in to_embed}
+        with report.timed("chunk"):
+            chunks_by_doc = {doc.doc_id: chunk_document(doc) for doc in to_embed}
         new_records = [StoredChunk(c, doc_key(doc.doc_id, doc.content_hash)) for doc in to_embed for c in chunks_by_doc[doc.doc_id]]
 
         documents = {d: previous[d] for d in keep_previous if d in previous and not report.rebuilt}
@@ -151,13 +165,11 @@ class IndexBuilder:
         new_keys = frozenset(r.doc_key for r in new_records)
         keywords = f"bm25-{uuid.uuid4().hex[:12]}"
         try:
-            clock = time.perf_counter()
-            records, dim = self._encode_and_store(name, new_records, progress)
-            report.seconds["encode_and_store"] = time.perf_counter() - clock
+            with report.timed("encode_and_store"):
+                records, dim = self._encode_and_store(name, new_records, progress, report)
             report.embedded_chunks = len(records)
-            clock = time.perf_counter()
-            self._store_keywords(name, keywords, documents, records)
-            report.seconds["keywords"] = time.perf_counter() - clock
+            with report.timed("keywords"):
+                self._store_keywords(name, keywords, documents, records, report)
             new_manifest = Manifest(
                 collection=name,
                 embedding_model=self.embedder.model_id,
@@ -171,7 +183,8 @@ class IndexBuilder:
             )
             if in_place:
                 new_manifest.retired_keys = sorted(manifest.doc_keys - new_manifest.doc_keys)
-            stored = self.store.count_versions(name, new_keys)
+            with report.timed("check_count"):
+                stored = self.store.count_versions(name, new_keys)
             if stored != len(records):
                 raise IndexUnavailable(f"Index check failed: {stored} chunks stored, {len(records)} expected; the previous index is kept. Run `signpost ingest` again.")
         except BaseException:
@@ -182,12 +195,13 @@ class IndexBuilder:
                 self.store.drop(name)
             self.store.drop_blobs(keep=[manifest.keywords, manifest.retired_keywords] if manifest else [])
             raise
-        self.store.write_manifest(new_manifest)  # the switch: one write
+        with report.timed("manifest_write"):
+            self.store.write_manifest(new_manifest)  # the switch: one write
         report.total_chunks = new_manifest.chunk_count
-        self._drop_strays(new_manifest)
+        self._drop_strays(new_manifest, report)
         return report
 
-    def _encode_and_store(self, name: str, records: list[StoredChunk], progress: bool) -> tuple[list[StoredChunk], int]:
+    def _encode_and_store(self, name: str, records: list[StoredChunk], progress: bool, report: IngestReport) -> tuple[list[StoredChunk], int]:
         """Encode block by block while a second thread stores the block before: Chroma's
         writes overlap the encoder instead of following it. Returns the stored records
         and the vector size."""
@@ -196,13 +210,19 @@ class IndexBuilder:
         bar = _progress_bar(len(records)) if progress and records else None
         stored: list[StoredChunk] = []
         dim = 0
+
+        def add(block: list[StoredChunk], vectors: np.ndarray) -> None:
+            with report.timed("chroma_add"):
+                self.store.add(name, block, vectors)
+
         try:
             with ThreadPoolExecutor(1, thread_name_prefix="chroma-writer") as writer:
                 pending = []
                 for start in range(0, len(records), _BLOCK):
-                    vectors, block = self._encode(records[start : start + _BLOCK], bar)
+                    with report.timed("encode"):
+                        vectors, block = self._encode(records[start : start + _BLOCK], bar)
                     dim = int(vectors.shape[1])
-                    pending.append(writer.submit(self.store.add, name, block, vectors))
+                    pending.append(writer.submit(add, block, vectors))
                     stored.extend(block)
                     if len(pending) > 2:
                         pending.pop(0).result()  # bounded memory; a failed write stops us early
@@ -224,7 +244,7 @@ class IndexBuilder:
         vectors, sentence_vectors = self.embedder.embed_with_spans(texts, shifted, progress=bar.update if bar else None)
         return vectors, [replace(r, sentences=pack_spans(s), sentence_vectors=pack_vectors(v)) for r, s, v in zip(records, spans, sentence_vectors, strict=True)]
 
-    def _store_keywords(self, name: str, key: str, documents: dict[str, dict], new_records: list[StoredChunk]) -> None:
+    def _store_keywords(self, name: str, key: str, documents: dict[str, dict], new_records: list[StoredChunk], report: IngestReport) -> None:
         """Build the BM25 index over every current chunk and store it with the generation.
 
         Unchanged documents' record ids and tokens come from the local cache; the store
@@ -235,34 +255,43 @@ class IndexBuilder:
             new_by_key.setdefault(r.doc_key, []).append(r)
         ids: list[str] = []
         tokens: list[list[str]] = []
-        for doc_id in sorted(documents):
-            k = documents[doc_id]["key"]
-            cached = None if k in new_by_key else cache.get(k)
-            if cached is None or len(cached[0]) != documents[doc_id]["chunks"]:
-                recs = new_by_key.get(k) or self.store.records(name, [k])
-                cached = ([r.record_id for r in recs], keyword_tokens([r.chunk.embed_text for r in recs]))
-                cache.put(k, *cached)
-            ids.extend(cached[0])
-            tokens.extend(cached[1])
-        cache.keep_only({d["key"] for d in documents.values()})
+        with report.timed("keywords_tokens"):
+            for doc_id in sorted(documents):
+                k = documents[doc_id]["key"]
+                cached = None if k in new_by_key else cache.get(k)
+                if cached is None or len(cached[0]) != documents[doc_id]["chunks"]:
+                    recs = new_by_key.get(k) or self.store.records(name, [k])
+                    cached = ([r.record_id for r in recs], keyword_tokens([r.chunk.embed_text for r in recs]))
+                    cache.put(k, *cached)
+                ids.extend(cached[0])
+                tokens.extend(cached[1])
+            cache.keep_only({d["key"] for d in documents.values()})
         folder = self.store.home / "derived" / key
-        KeywordIndex.build(ids, tokens).save(_fresh(folder))
-        self.store.put_blob(key, folder_files(folder))
+        with report.timed("keywords_build"):
+            index = KeywordIndex.build(ids, tokens)
+        with report.timed("keywords_save"):
+            index.save(_fresh(folder))
+            files = folder_files(folder)
+        with report.timed("keywords_blob_put"):
+            self.store.put_blob(key, files)
 
-    def _drop_strays(self, current: Manifest | None) -> None:
+    def _drop_strays(self, current: Manifest | None, report: IngestReport) -> None:
         """Delete what no reader can reach: old collections, old document versions, old blobs."""
-        for name in self.store.generations():
-            if current is None or name != current.collection:
-                self.store.drop(name)
+        with report.timed("sweep_collections"):
+            for name in self.store.generations():
+                if current is None or name != current.collection:
+                    self.store.drop(name)
         keep_keywords = [current.keywords, current.retired_keywords] if current else []
         if current is not None:
-            self.store.delete_other_versions(current.collection, current.stored_keys)
-        self.store.drop_blobs(keep=keep_keywords)
-        derived = self.store.home / "derived"
-        if derived.is_dir():
-            for folder in derived.glob("bm25-*"):
-                if folder.name not in keep_keywords:
-                    shutil.rmtree(folder, ignore_errors=True)
+            with report.timed("sweep_old_versions"):
+                self.store.delete_other_versions(current.collection, current.stored_keys)
+        with report.timed("sweep_blobs"):
+            self.store.drop_blobs(keep=keep_keywords)
+            derived = self.store.home / "derived"
+            if derived.is_dir():
+                for folder in derived.glob("bm25-*"):
+                    if folder.name not in keep_keywords:
+                        shutil.rmtree(folder, ignore_errors=True)
 
 
 _BLOCK = 256  # chunks encoded before their block is handed to the writer
