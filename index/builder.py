@@ -1,8 +1,8 @@
 """Incremental, all-or-nothing ingest of guidance files into the index.
 
 Each changed document is encoded once: one pass of the model gives the chunk's vector
-and its sentences' vectors (index/embedder.py). The BM25 index is rebuilt from
-per-document tokens (only changed documents are tokenized) and stored with the
+and its sentences' vectors (index/embedder.py). The BM25 index is recomputed from
+cached keyword counts (only changed documents are tokenized) and stored with the
 generation. Unchanged documents are neither re-embedded nor copied.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.derived import KeywordIndex, TokenCache, folder_files, keyword_tokens, pack_spans, pack_vectors, sentence_spans
+from index.derived import KeywordCounts, KeywordIndex, folder_files, keyword_tokens, pack_spans, pack_vectors, sentence_spans
 from index.embedder import Embedder
 from index.store import ChunkStore, Manifest, StoredChunk, doc_key
 from ingest import CHUNKER_VERSION, CorpusError, Document, chunk_document, discover_files, load_document
@@ -247,28 +247,28 @@ class IndexBuilder:
     def _store_keywords(self, name: str, key: str, documents: dict[str, dict], new_records: list[StoredChunk], report: IngestReport) -> None:
         """Build the BM25 index over every current chunk and store it with the generation.
 
-        Unchanged documents' record ids and tokens come from the local cache; the store
-        is read only for a document the cache lacks (another machine ingested it)."""
-        cache = TokenCache(self.store.home / "derived" / "tokens")
+        Unchanged documents' keyword counts come from the local cache; the store is read
+        only for a document the cache lacks (another machine ingested it)."""
+        cache_path = self.store.home / "derived" / "keyword-counts.npz"
         new_by_key: dict[str, list[StoredChunk]] = {}
         for r in new_records:
             new_by_key.setdefault(r.doc_key, []).append(r)
-        ids: list[str] = []
-        tokens: list[list[str]] = []
-        with report.timed("keywords_tokens"):
+        with report.timed("keywords_counts"):
+            cached = KeywordCounts.load(cache_path)
+            have = {} if cached is None else dict(zip(cached.doc_keys, cached.doc_chunks.tolist(), strict=True))
+            parts: list[tuple[KeywordCounts, str]] = []
             for doc_id in sorted(documents):
                 k = documents[doc_id]["key"]
-                cached = None if k in new_by_key else cache.get(k)
-                if cached is None or len(cached[0]) != documents[doc_id]["chunks"]:
-                    recs = new_by_key.get(k) or self.store.records(name, [k])
-                    cached = ([r.record_id for r in recs], keyword_tokens([r.chunk.embed_text for r in recs]))
-                    cache.put(k, *cached)
-                ids.extend(cached[0])
-                tokens.extend(cached[1])
-            cache.keep_only({d["key"] for d in documents.values()})
+                if k not in new_by_key and have.get(k) == documents[doc_id]["chunks"]:
+                    parts.append((cached, k))
+                    continue
+                recs = new_by_key.get(k) or self.store.records(name, [k])
+                parts.append((KeywordCounts.of_document(k, [r.record_id for r in recs], keyword_tokens([r.chunk.embed_text for r in recs])), k))
+            counts = KeywordCounts.join(parts)
+            counts.save(cache_path)
         folder = self.store.home / "derived" / key
         with report.timed("keywords_build"):
-            index = KeywordIndex.build(ids, tokens)
+            index = KeywordIndex.from_counts(counts)
         with report.timed("keywords_save"):
             index.save(_fresh(folder))
             files = folder_files(folder)

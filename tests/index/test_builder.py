@@ -231,3 +231,35 @@ def test_a_link_out_of_the_corpus_is_reported_and_never_indexed(store, embedder,
     manifest = store.read_manifest()
     assert not any("sk-secret-value" in c.text for c in store.chunks(manifest.collection))
     assert report.total_chunks == 34
+
+
+def test_the_keyword_index_after_a_change_is_a_fresh_build_s(store, embedder, corpus_dir):
+    """Unchanged documents' counts come from the cache, or from the store when the cache
+    is gone; either way every BM25 score is what a fresh bm25s build over the current
+    chunks gives."""
+    import bm25s
+    import numpy as np
+
+    from index.derived import KeywordIndex, keyword_tokens, write_folder
+
+    def assert_fresh():
+        manifest = store.read_manifest()
+        folder = store.home / "check" / manifest.keywords
+        write_folder(folder, store.get_blob(manifest.keywords))
+        index = KeywordIndex.load(folder)
+        records = store.records(manifest.collection, manifest.doc_keys)
+        fresh = bm25s.BM25()
+        fresh.index(keyword_tokens([r.chunk.embed_text for r in records]), show_progress=False)
+        assert index.record_ids == [r.record_id for r in records]
+        for query in ["keeping a written log of each incident", "non-molestation order", "neighbour mediation council"]:
+            terms = [t for t in keyword_tokens([query])[0] if t in fresh.vocab_dict]
+            assert np.array_equal(index.scores(query), fresh.get_scores(terms)), query
+
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    (corpus_dir / "neighbours.md").write_text(EXTRA.replace("diary", "written log"))
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert_fresh()
+    (store.home / "derived" / "keyword-counts.npz").unlink()  # as on another machine
+    (corpus_dir / "neighbours.md").write_text(EXTRA)
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert_fresh()
