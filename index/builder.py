@@ -164,6 +164,11 @@ class IndexBuilder:
         name = manifest.collection if in_place else self.store.new_generation()
         new_keys = frozenset(r.doc_key for r in new_records)
         keywords = f"bm25-{uuid.uuid4().hex[:12]}"
+        if in_place:
+            # Before the first record is written: the versions this run adds, and those
+            # it will make unreachable, so that a crash anywhere leaves them findable by key.
+            with report.timed("mark_pending"):
+                self.store.mark_pending(name, self.store.pending_versions(name) | new_keys | frozenset(manifest.retired_keys))
         try:
             with report.timed("encode_and_store"):
                 records, dim = self._encode_and_store(name, new_records, progress, report)
@@ -190,7 +195,7 @@ class IndexBuilder:
         except BaseException:
             # The previous generation stays current: undo what this run added.
             if in_place:
-                self.store.delete_other_versions(name, manifest.stored_keys)
+                self.store.delete_versions(name, new_keys - manifest.stored_keys)
             else:
                 self.store.drop(name)
             self.store.drop_blobs(keep=[manifest.keywords, manifest.retired_keywords] if manifest else [])
@@ -284,7 +289,13 @@ class IndexBuilder:
         keep_keywords = [current.keywords, current.retired_keywords] if current else []
         if current is not None:
             with report.timed("sweep_old_versions"):
-                self.store.delete_other_versions(current.collection, current.stored_keys)
+                # Only pending versions can be unreachable: what an earlier run was adding
+                # when it died, and what the version before this one had retired.
+                pending = self.store.pending_versions(current.collection)
+                if pending - current.stored_keys:
+                    self.store.delete_versions(current.collection, pending - current.stored_keys)
+                if pending:
+                    self.store.mark_pending(current.collection, ())
         with report.timed("sweep_blobs"):
             self.store.drop_blobs(keep=keep_keywords)
             derived = self.store.home / "derived"

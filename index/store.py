@@ -8,7 +8,9 @@ reader may hold the previous manifest for up to a second), and is deleted then.
 A reader only uses records whose `doc_key` the manifest
 it read lists, so it sees the old generation or the new one, never a mix, and unchanged
 documents are never copied. A failure or a killed process before the switch leaves the
-previous generation answering; its leftover records are deleted by the next ingest.
+previous generation answering; the versions it was adding were recorded as pending
+before the first record was written, so the next ingest deletes its leftovers by key
+(old versions are never found by scanning every record).
 A full rebuild (a new embedding model or chunker) writes a new collection instead.
 
 The manifest and the derived-data blobs live in Chroma itself, so replicas that share
@@ -35,6 +37,7 @@ from ingest.model import Chunk
 
 MANIFEST_COLLECTION = "signpost-manifest"
 MANIFEST_ID = "current"
+PENDING_ID = "pending"  # document versions written, or to delete, that no manifest may list
 GENERATION_PREFIX = "signpost-chunks-"
 BLOB_COLLECTION = "signpost-blobs"
 MANIFEST_VERSION = 5  # bump when the stored layout changes: forces a rebuild
@@ -43,6 +46,7 @@ MANIFEST_VERSION = 5  # bump when the stored layout changes: forces a rebuild
 DEFAULT_HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 128, "max_neighbors": 32}
 _BATCH = 500
 _BLOB_PART = 1_000_000  # bytes per stored blob record
+_KEYS_PER_CALL = 100  # document versions per metadata filter
 
 
 def doc_key(doc_id: str, content_hash: str) -> str:
@@ -272,6 +276,23 @@ class ChunkStore:
         with self._guard("write the index manifest"):
             self._manifest_collection().upsert(ids=[MANIFEST_ID], documents=[manifest.to_json()], metadatas=[{"generation": manifest.generation}], embeddings=[[1.0]])
 
+    def pending_versions(self, name: str) -> frozenset[str]:
+        """Document versions an ingest may have written to collection `name` that the
+        manifest may not list (see `mark_pending`)."""
+        with self._guard("read the index manifest"):
+            got = self._manifest_collection().get(ids=[PENDING_ID], include=["documents"])
+        docs = got.get("documents") or []
+        data = json.loads(docs[0]) if docs and docs[0] else {}
+        return frozenset(data.get("keys", [])) if data.get("collection") == name else frozenset()
+
+    def mark_pending(self, name: str, keys: Iterable[str]) -> None:
+        """Record, before writing them, the document versions an ingest is about to
+        add to collection `name` (and those it will retire), so that whatever a crash
+        leaves behind is found by key and deleted by the next ingest."""
+        record = json.dumps({"collection": name, "keys": sorted(set(keys))})
+        with self._guard("write the index manifest"):
+            self._manifest_collection().upsert(ids=[PENDING_ID], documents=[record], embeddings=[[1.0]])
+
     def current_generation(self) -> str | None:
         """The current generation's id, without reading the whole manifest (cheap to poll)."""
         with self._guard("read the index manifest"):
@@ -326,14 +347,13 @@ class ChunkStore:
                     metadatas=[_metadata(r) for r in part],
                 )
 
-    def delete_other_versions(self, name: str, keep: frozenset[str]) -> None:
-        """Delete every record whose document version is not in `keep`."""
+    def delete_versions(self, name: str, keys: Iterable[str]) -> None:
+        """Delete the records of these document versions (found by key, not by a scan)."""
+        keys = sorted(set(keys))
         collection = self._collection(name)
         with self._guard("delete old chunks"):
-            stale = collection.get(where={"doc_key": {"$nin": sorted(keep)}}, include=[]) if keep else collection.get(include=[])
-            ids = stale["ids"]
-            for start in range(0, len(ids), _BATCH):
-                collection.delete(ids=ids[start : start + _BATCH])
+            for start in range(0, len(keys), _KEYS_PER_CALL):
+                collection.delete(where={"doc_key": {"$in": keys[start : start + _KEYS_PER_CALL]}})
 
     def count_versions(self, name: str, keys: Iterable[str]) -> int:
         """How many records belong to these document versions."""

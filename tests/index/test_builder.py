@@ -263,3 +263,38 @@ def test_the_keyword_index_after_a_change_is_a_fresh_build_s(store, embedder, co
     (corpus_dir / "neighbours.md").write_text(EXTRA)
     IndexBuilder(store, embedder).ingest([corpus_dir])
     assert_fresh()
+
+
+def test_a_killed_run_s_records_are_found_by_key_and_deleted_by_the_next_ingest(store, embedder, corpus_dir, monkeypatch):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    before = store.read_manifest()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    (corpus_dir / "neighbours.md").write_text(EXTRA.replace("diary", "written log"))
+    with monkeypatch.context() as m:
+        m.setattr(store, "put_blob", killed)  # after the new records are stored
+        m.setattr(store, "delete_versions", lambda *a, **k: None)  # and dead before undoing them
+        with pytest.raises(KeyboardInterrupt):
+            IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert store.read_manifest() == before
+    assert store.count(before.collection) == 34 + 3
+    assert len(store.pending_versions(before.collection) - before.stored_keys) == 1
+    (corpus_dir / "neighbours.md").write_text(EXTRA)  # as it was: nothing to re-ingest
+    assert IndexBuilder(store, embedder).ingest([corpus_dir]).changed is False
+    assert store.count(before.collection) == 34
+    assert store.pending_versions(before.collection) == frozenset()
+
+
+def test_a_version_that_comes_back_keeps_its_records(store, embedder, corpus_dir):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    collection = store.read_manifest().collection
+    path = corpus_dir / "neighbours.md"
+    path.write_text(EXTRA + "\nA landlord can also take action against a tenant who harasses neighbours.\n")
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    path.write_text(EXTRA)  # back to the first version, which the manifest lists as retired
+    assert IndexBuilder(store, embedder).ingest([corpus_dir]).updated == ["neighbours"]
+    assert len(chunk_ids(store)) == 34
+    assert store.count(collection) == 34 + 4  # the second version is retired now
+    assert "Keeping a diary" in " ".join(p.text for p in HybridRetriever(store, embedder).load().retrieve("keeping a diary of each incident", k=10).kept)
