@@ -22,7 +22,7 @@ import numpy as np
 from index.derived import KeywordCounts, KeywordIndex, folder_files, keyword_tokens, pack_spans, pack_vectors, sentence_spans
 from index.embedder import Embedder
 from index.store import ChunkStore, Manifest, StoredChunk, doc_key
-from ingest import CHUNKER_VERSION, CorpusError, Document, chunk_document, discover_files, load_document
+from ingest import CHUNKER_VERSION, CorpusError, Document, chunk_document, content_hash, discover_files, load_document
 from ingest.errors import IndexUnavailable
 
 
@@ -82,26 +82,6 @@ class IndexBuilder:
 
     def _ingest(self, paths: list[Path], rebuild: bool, progress: bool) -> IngestReport:
         report = IngestReport()
-        docs: dict[str, Document] = {}
-        paths_by_doc: dict[str, str] = {}
-        failed_paths: set[str] = set()
-        refused: list[CorpusError] = []
-        with report.timed("load_files"):
-            found = discover_files(paths, refused)
-            report.failed.extend(refused)  # reported, and not kept: a refused link's old version is removed
-            for path in found:
-                try:
-                    doc = load_document(path, self.max_file_bytes)
-                except CorpusError as err:
-                    report.failed.append(CorpusError(str(path), err.reason))
-                    failed_paths.add(str(path.resolve()))
-                    continue
-                if doc.doc_id in docs:
-                    report.failed.append(CorpusError(str(path), f"document id {doc.doc_id!r} is already used by {paths_by_doc[doc.doc_id]}"))
-                    continue
-                docs[doc.doc_id] = doc
-                paths_by_doc[doc.doc_id] = str(path.resolve())
-
         with report.timed("read_manifest"):
             manifest = self.store.read_manifest()
         model_id = self.embedder.model_id
@@ -114,6 +94,9 @@ class IndexBuilder:
         elif manifest.chunker_version != CHUNKER_VERSION:
             report.rebuilt, report.reason = True, f"chunker changed ({manifest.chunker_version} -> {CHUNKER_VERSION})"
         previous = {} if manifest is None else manifest.documents
+        known = {} if report.rebuilt else {d.get("path"): (doc_id, d.get("sha256")) for doc_id, d in previous.items()}
+        with report.timed("load_files"):
+            docs, paths_by_doc, failed_paths = self._load(paths, known, report)
 
         to_embed: list[Document] = []
         keep_previous: list[str] = []
@@ -122,7 +105,7 @@ class IndexBuilder:
             if old is None:
                 report.added.append(doc_id)
                 to_embed.append(doc)
-            elif report.rebuilt or old.get("sha256") != doc.content_hash:
+            elif doc is not None and (report.rebuilt or old.get("sha256") != doc.content_hash):
                 (report.added if report.rebuilt else report.updated).append(doc_id)
                 to_embed.append(doc)
             else:
@@ -205,6 +188,44 @@ class IndexBuilder:
         report.total_chunks = new_manifest.chunk_count
         self._drop_strays(new_manifest, report)
         return report
+
+    def _load(self, paths: list[Path], known: dict[str, tuple[str, str]], report: IngestReport) -> tuple[dict[str, Document | None], dict[str, str], set[str]]:
+        """Load the files: {doc id: document}, their paths, and the paths that failed.
+
+        A file whose path and bytes are as the manifest lists them (`known`: path ->
+        (doc id, sha256)) is hashed, not parsed: its document is None."""
+        docs: dict[str, Document | None] = {}
+        paths_by_doc: dict[str, str] = {}
+        failed_paths: set[str] = set()
+        refused: list[CorpusError] = []
+        found = discover_files(paths, refused)
+        report.failed.extend(refused)  # reported, and not kept: a refused link's old version is removed
+        for path in found:
+            resolved = str(path.resolve())
+            doc: Document | None = None
+            same = known.get(resolved)
+            if same is None or not self._unchanged(path, same[1]):
+                try:
+                    doc = load_document(path, self.max_file_bytes)
+                except CorpusError as err:
+                    report.failed.append(CorpusError(str(path), err.reason))
+                    failed_paths.add(resolved)
+                    continue
+            doc_id = doc.doc_id if doc is not None else same[0]
+            if doc_id in docs:
+                report.failed.append(CorpusError(str(path), f"document id {doc_id!r} is already used by {paths_by_doc[doc_id]}"))
+                continue
+            docs[doc_id] = doc
+            paths_by_doc[doc_id] = resolved
+        return docs, paths_by_doc, failed_paths
+
+    def _unchanged(self, path: Path, sha256: str) -> bool:
+        try:
+            if self.max_file_bytes is not None and path.stat().st_size > self.max_file_bytes:
+                return False  # load_document says why
+            return content_hash(path.read_bytes()) == sha256
+        except OSError:
+            return False
 
     def _encode_and_store(self, name: str, records: list[StoredChunk], progress: bool, report: IngestReport) -> tuple[list[StoredChunk], int]:
         """Encode block by block while a second thread stores the block before: Chroma's

@@ -298,3 +298,15 @@ def test_a_version_that_comes_back_keeps_its_records(store, embedder, corpus_dir
     assert len(chunk_ids(store)) == 34
     assert store.count(collection) == 34 + 4  # the second version is retired now
     assert "Keeping a diary" in " ".join(p.text for p in HybridRetriever(store, embedder).load().retrieve("keeping a diary of each incident", k=10).kept)
+
+
+def test_unchanged_files_are_hashed_not_parsed(store, embedder, corpus_dir, monkeypatch):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    parsed = []
+    real = builder_module.load_document
+    monkeypatch.setattr(builder_module, "load_document", lambda path, *a: parsed.append(path.name) or real(path, *a))
+    assert IndexBuilder(store, embedder).ingest([corpus_dir]).changed is False
+    assert parsed == []
+    (corpus_dir / "neighbours.md").write_text(EXTRA.replace("diary", "written log"))
+    assert IndexBuilder(store, embedder).ingest([corpus_dir]).updated == ["neighbours"]
+    assert parsed == ["neighbours.md"]
