@@ -8,7 +8,7 @@ generation. Unchanged documents are neither re-embedded nor copied.
 
 from __future__ import annotations
 
-import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -292,12 +292,11 @@ class IndexBuilder:
                 parts.append((KeywordCounts.of_document(k, [r.record_id for r in recs], keyword_tokens([r.chunk.embed_text for r in recs])), k))
             counts = KeywordCounts.join(parts)
             counts.save(cache_path)
-        folder = self.store.home / "derived" / key
         with report.timed("keywords_build"):
             index = KeywordIndex.from_counts(counts)
-        with report.timed("keywords_save"):
-            index.save(_fresh(folder))
-            files = folder_files(folder)
+        with report.timed("keywords_save"), tempfile.TemporaryDirectory(prefix=".build-", dir=cache_path.parent) as scratch:
+            index.save(Path(scratch))
+            files = folder_files(Path(scratch))
         with report.timed("keywords_blob_put"):
             self.store.put_blob(key, files)
 
@@ -319,20 +318,9 @@ class IndexBuilder:
                     self.store.mark_pending(current.collection, ())
         with report.timed("sweep_blobs"):
             self.store.drop_blobs(keep=keep_keywords)
-            derived = self.store.home / "derived"
-            if derived.is_dir():
-                for folder in derived.glob("bm25-*"):
-                    if folder.name not in keep_keywords:
-                        shutil.rmtree(folder, ignore_errors=True)
 
 
 _BLOCK = 256  # chunks encoded before their block is handed to the writer
-
-
-def _fresh(folder: Path) -> Path:
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
 
 
 def _progress_bar(total: int):

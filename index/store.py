@@ -13,14 +13,17 @@ before the first record was written, so the next ingest deletes its leftovers by
 (old versions are never found by scanning every record).
 A full rebuild (a new embedding model or chunker) writes a new collection instead.
 
-The manifest and the derived-data blobs live in Chroma itself, so replicas that share
-a Chroma server see the same index.
+The manifest lives in Chroma itself, and so do the derived-data blobs (the BM25 index)
+when Chroma is a server, so replicas that share a Chroma server see the same index. An
+embedded store keeps its blobs as folders beside it, in SIGNPOST_HOME, which every
+process that opens it shares.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import shutil
 import threading
 import uuid
 from collections.abc import Iterable
@@ -32,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from index.derived import folder_files, write_folder
 from ingest.errors import IndexUnavailable
 from ingest.model import Chunk
 
@@ -407,12 +411,24 @@ class ChunkStore:
 
     # --- blobs (derived files every replica needs) ---------------------------------
 
+    def blob_folder(self, key: str) -> Path:
+        """Where a blob's files are on this machine (readers memory-map them from here)."""
+        return self.home / "derived" / key
+
     def _blob_collection(self):
         if BLOB_COLLECTION not in self._handles:
             self._handles[BLOB_COLLECTION] = self.client.get_or_create_collection(BLOB_COLLECTION, embedding_function=None)
         return self._handles[BLOB_COLLECTION]
 
     def put_blob(self, key: str, files: dict[str, bytes]) -> None:
+        """Store derived files with the index, for every reader of this store: in Chroma
+        when it is a server (replicas on other machines fetch them); in `blob_folder`
+        when it is embedded, since every reader of an embedded store shares its folder
+        (and storing in Chroma cost about 1 s per 10 MB, the BM25 index being ~0.5 MB
+        per 1,000 chunks, plus as much again to delete it later)."""
+        if not self.url:
+            write_folder(self.blob_folder(key), files)
+            return
         # The bytes go in a metadata field, not the record's document: Chroma indexes
         # every document for full-text search (trigrams), which made storing and deleting
         # a 10 MB blob take 20-30 s each instead of about 1 s.
@@ -428,12 +444,15 @@ class ChunkStore:
                 collection.upsert(ids=ids[start : start + 8], metadatas=metas[start : start + 8], embeddings=[[1.0]] * len(ids[start : start + 8]))
 
     def get_blob(self, key: str) -> dict[str, bytes]:
+        folder = self.blob_folder(key)
+        if not self.url and folder.is_dir():
+            return folder_files(folder)
         with self._guard("read the keyword index"):
             got = self._blob_collection().get(where={"key": key}, include=["documents", "metadatas"])
         pieces: dict[str, dict[int, bytes]] = {}
         expected: dict[str, int] = {}
         for doc, meta in zip(got["documents"], got["metadatas"], strict=True):
-            # An index stored before the bytes moved to metadata has them in the document.
+            # An index stored by an earlier version has the bytes in the document.
             pieces.setdefault(meta["name"], {})[int(meta["part"])] = base64.b64decode(meta.get("data") or doc or "")
             expected[meta["name"]] = int(meta["parts"])
         if not pieces or any(len(pieces[n]) != expected[n] for n in pieces):
@@ -441,6 +460,7 @@ class ChunkStore:
         return {name: b"".join(parts[n] for n in sorted(parts)) for name, parts in pieces.items()}
 
     def drop_blobs(self, keep: Iterable[str]) -> None:
+        """Delete every blob but these, in Chroma and on this machine."""
         keep = sorted(k for k in keep if k)
         with self._guard("delete an old keyword index"):
             collection = self._blob_collection()
@@ -448,6 +468,12 @@ class ChunkStore:
             ids = collection.get(where=where, include=[])["ids"]
             if ids:
                 collection.delete(ids=ids)
+        derived = self.home / "derived"
+        if derived.is_dir():
+            for folder in derived.iterdir():
+                # Dot-folders are being written (write_folder's staging); files are caches.
+                if folder.is_dir() and not folder.name.startswith(".") and folder.name not in keep:
+                    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _metadata(record: StoredChunk) -> dict[str, Any]:
