@@ -3,8 +3,9 @@
 - Sentence splits and sentence vectors, per chunk, stored in the chunk's metadata:
   the composer and the verifier read them from the search results, so no process
   ever splits or embeds the corpus again at start-up.
-- The BM25 keyword index (bm25s), saved as files, stored in Chroma as a blob so every
-  replica gets the same one, and memory-mapped from a local cache.
+- The BM25 keyword index (bm25s), saved as files, stored with the index as a blob
+  (`ChunkStore.put_blob`: in Chroma when it is a server, so every replica gets the same
+  one) and memory-mapped from a local folder.
 - Keyword counts per chunk (`KeywordCounts`), cached on the ingesting machine as
   arrays, so that changing one document tokenizes one document, and the BM25 scores
   of the whole corpus are recomputed in a few array operations, not re-tokenized.
