@@ -1,26 +1,28 @@
 """Incremental, all-or-nothing ingest of guidance files into the index.
 
 Each changed document is encoded once: one pass of the model gives the chunk's vector
-and its sentences' vectors (index/embedder.py). The BM25 index is rebuilt from
-per-document tokens (only changed documents are tokenized) and stored with the
+and its sentences' vectors (index/embedder.py). The BM25 index is recomputed from
+cached keyword counts (only changed documents are tokenized) and stored with the
 generation. Unchanged documents are neither re-embedded nor copied.
 """
 
 from __future__ import annotations
 
-import shutil
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from index.derived import KeywordIndex, TokenCache, folder_files, keyword_tokens, pack_spans, pack_vectors, sentence_spans
+from index.derived import KeywordCounts, KeywordIndex, folder_files, keyword_tokens, pack_spans, pack_vectors, sentence_spans
 from index.embedder import Embedder
 from index.store import ChunkStore, Manifest, StoredChunk, doc_key
-from ingest import CHUNKER_VERSION, CorpusError, Document, chunk_document, discover_files, load_document
+from ingest import CHUNKER_VERSION, CorpusError, Document, chunk_document, content_hash, discover_files, load_document
 from ingest.errors import IndexUnavailable
 
 
@@ -36,6 +38,15 @@ class IngestReport:
     seconds: dict[str, float] = field(default_factory=dict)
     rebuilt: bool = False
     reason: str = ""
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the block's wall time to `seconds[phase]` (for the scale benchmark)."""
+        clock = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - clock
 
     @property
     def changed(self) -> bool:
@@ -71,26 +82,8 @@ class IndexBuilder:
 
     def _ingest(self, paths: list[Path], rebuild: bool, progress: bool) -> IngestReport:
         report = IngestReport()
-        docs: dict[str, Document] = {}
-        paths_by_doc: dict[str, str] = {}
-        failed_paths: set[str] = set()
-        refused: list[CorpusError] = []
-        found = discover_files(paths, refused)
-        report.failed.extend(refused)  # reported, and not kept: a refused link's old version is removed
-        for path in found:
-            try:
-                doc = load_document(path, self.max_file_bytes)
-            except CorpusError as err:
-                report.failed.append(CorpusError(str(path), err.reason))
-                failed_paths.add(str(path.resolve()))
-                continue
-            if doc.doc_id in docs:
-                report.failed.append(CorpusError(str(path), f"document id {doc.doc_id!r} is already used by {paths_by_doc[doc.doc_id]}"))
-                continue
-            docs[doc.doc_id] = doc
-            paths_by_doc[doc.doc_id] = str(path.resolve())
-
-        manifest = self.store.read_manifest()
+        with report.timed("read_manifest"):
+            manifest = self.store.read_manifest()
         model_id = self.embedder.model_id
         if rebuild:
             report.rebuilt, report.reason = True, "asked for (--rebuild)"
@@ -101,6 +94,9 @@ class IndexBuilder:
         elif manifest.chunker_version != CHUNKER_VERSION:
             report.rebuilt, report.reason = True, f"chunker changed ({manifest.chunker_version} -> {CHUNKER_VERSION})"
         previous = {} if manifest is None else manifest.documents
+        known = {} if report.rebuilt else {d.get("path"): (doc_id, d.get("sha256")) for doc_id, d in previous.items()}
+        with report.timed("load_files"):
+            docs, paths_by_doc, failed_paths = self._load(paths, known, report)
 
         to_embed: list[Document] = []
         keep_previous: list[str] = []
@@ -109,7 +105,7 @@ class IndexBuilder:
             if old is None:
                 report.added.append(doc_id)
                 to_embed.append(doc)
-            elif report.rebuilt or old.get("sha256") != doc.content_hash:
+            elif doc is not None and (report.rebuilt or old.get("sha256") != doc.content_hash):
                 (report.added if report.rebuilt else report.updated).append(doc_id)
                 to_embed.append(doc)
             else:
@@ -126,10 +122,11 @@ class IndexBuilder:
 
         if not report.changed:
             report.total_chunks = manifest.chunk_count if manifest else 0
-            self._drop_strays(manifest)
+            self._drop_strays(manifest, report)
             return report
 
-        chunks_by_doc = {doc.doc_id: chunk_document(doc) for doc in to_embed}
+        with report.timed("chunk"):
+            chunks_by_doc = {doc.doc_id: chunk_document(doc) for doc in to_embed}
         new_records = [StoredChunk(c, doc_key(doc.doc_id, doc.content_hash)) for doc in to_embed for c in chunks_by_doc[doc.doc_id]]
 
         documents = {d: previous[d] for d in keep_previous if d in previous and not report.rebuilt}
@@ -150,14 +147,17 @@ class IndexBuilder:
         name = manifest.collection if in_place else self.store.new_generation()
         new_keys = frozenset(r.doc_key for r in new_records)
         keywords = f"bm25-{uuid.uuid4().hex[:12]}"
+        if in_place:
+            # Before the first record is written: the versions this run adds, and those
+            # it will make unreachable, so that a crash anywhere leaves them findable by key.
+            with report.timed("mark_pending"):
+                self.store.mark_pending(name, self.store.pending_versions(name) | new_keys | frozenset(manifest.retired_keys))
         try:
-            clock = time.perf_counter()
-            records, dim = self._encode_and_store(name, new_records, progress)
-            report.seconds["encode_and_store"] = time.perf_counter() - clock
+            with report.timed("encode_and_store"):
+                records, dim = self._encode_and_store(name, new_records, progress, report)
             report.embedded_chunks = len(records)
-            clock = time.perf_counter()
-            self._store_keywords(name, keywords, documents, records)
-            report.seconds["keywords"] = time.perf_counter() - clock
+            with report.timed("keywords"):
+                self._store_keywords(name, keywords, documents, records, report)
             new_manifest = Manifest(
                 collection=name,
                 embedding_model=self.embedder.model_id,
@@ -171,23 +171,63 @@ class IndexBuilder:
             )
             if in_place:
                 new_manifest.retired_keys = sorted(manifest.doc_keys - new_manifest.doc_keys)
-            stored = self.store.count_versions(name, new_keys)
+            with report.timed("check_count"):
+                stored = self.store.count_versions(name, new_keys)
             if stored != len(records):
                 raise IndexUnavailable(f"Index check failed: {stored} chunks stored, {len(records)} expected; the previous index is kept. Run `signpost ingest` again.")
         except BaseException:
             # The previous generation stays current: undo what this run added.
             if in_place:
-                self.store.delete_other_versions(name, manifest.stored_keys)
+                self.store.delete_versions(name, new_keys - manifest.stored_keys)
             else:
                 self.store.drop(name)
             self.store.drop_blobs(keep=[manifest.keywords, manifest.retired_keywords] if manifest else [])
             raise
-        self.store.write_manifest(new_manifest)  # the switch: one write
+        with report.timed("manifest_write"):
+            self.store.write_manifest(new_manifest)  # the switch: one write
         report.total_chunks = new_manifest.chunk_count
-        self._drop_strays(new_manifest)
+        self._drop_strays(new_manifest, report)
         return report
 
-    def _encode_and_store(self, name: str, records: list[StoredChunk], progress: bool) -> tuple[list[StoredChunk], int]:
+    def _load(self, paths: list[Path], known: dict[str, tuple[str, str]], report: IngestReport) -> tuple[dict[str, Document | None], dict[str, str], set[str]]:
+        """Load the files: {doc id: document}, their paths, and the paths that failed.
+
+        A file whose path and bytes are as the manifest lists them (`known`: path ->
+        (doc id, sha256)) is hashed, not parsed: its document is None."""
+        docs: dict[str, Document | None] = {}
+        paths_by_doc: dict[str, str] = {}
+        failed_paths: set[str] = set()
+        refused: list[CorpusError] = []
+        found = discover_files(paths, refused)
+        report.failed.extend(refused)  # reported, and not kept: a refused link's old version is removed
+        for path in found:
+            resolved = str(path.resolve())
+            doc: Document | None = None
+            same = known.get(resolved)
+            if same is None or not self._unchanged(path, same[1]):
+                try:
+                    doc = load_document(path, self.max_file_bytes)
+                except CorpusError as err:
+                    report.failed.append(CorpusError(str(path), err.reason))
+                    failed_paths.add(resolved)
+                    continue
+            doc_id = doc.doc_id if doc is not None else same[0]
+            if doc_id in docs:
+                report.failed.append(CorpusError(str(path), f"document id {doc_id!r} is already used by {paths_by_doc[doc_id]}"))
+                continue
+            docs[doc_id] = doc
+            paths_by_doc[doc_id] = resolved
+        return docs, paths_by_doc, failed_paths
+
+    def _unchanged(self, path: Path, sha256: str) -> bool:
+        try:
+            if self.max_file_bytes is not None and path.stat().st_size > self.max_file_bytes:
+                return False  # load_document says why
+            return content_hash(path.read_bytes()) == sha256
+        except OSError:
+            return False
+
+    def _encode_and_store(self, name: str, records: list[StoredChunk], progress: bool, report: IngestReport) -> tuple[list[StoredChunk], int]:
         """Encode block by block while a second thread stores the block before: Chroma's
         writes overlap the encoder instead of following it. Returns the stored records
         and the vector size."""
@@ -196,13 +236,19 @@ class IndexBuilder:
         bar = _progress_bar(len(records)) if progress and records else None
         stored: list[StoredChunk] = []
         dim = 0
+
+        def add(block: list[StoredChunk], vectors: np.ndarray) -> None:
+            with report.timed("chroma_add"):
+                self.store.add(name, block, vectors)
+
         try:
             with ThreadPoolExecutor(1, thread_name_prefix="chroma-writer") as writer:
                 pending = []
                 for start in range(0, len(records), _BLOCK):
-                    vectors, block = self._encode(records[start : start + _BLOCK], bar)
+                    with report.timed("encode"):
+                        vectors, block = self._encode(records[start : start + _BLOCK], bar)
                     dim = int(vectors.shape[1])
-                    pending.append(writer.submit(self.store.add, name, block, vectors))
+                    pending.append(writer.submit(add, block, vectors))
                     stored.extend(block)
                     if len(pending) > 2:
                         pending.pop(0).result()  # bounded memory; a failed write stops us early
@@ -224,54 +270,57 @@ class IndexBuilder:
         vectors, sentence_vectors = self.embedder.embed_with_spans(texts, shifted, progress=bar.update if bar else None)
         return vectors, [replace(r, sentences=pack_spans(s), sentence_vectors=pack_vectors(v)) for r, s, v in zip(records, spans, sentence_vectors, strict=True)]
 
-    def _store_keywords(self, name: str, key: str, documents: dict[str, dict], new_records: list[StoredChunk]) -> None:
+    def _store_keywords(self, name: str, key: str, documents: dict[str, dict], new_records: list[StoredChunk], report: IngestReport) -> None:
         """Build the BM25 index over every current chunk and store it with the generation.
 
-        Unchanged documents' record ids and tokens come from the local cache; the store
-        is read only for a document the cache lacks (another machine ingested it)."""
-        cache = TokenCache(self.store.home / "derived" / "tokens")
+        Unchanged documents' keyword counts come from the local cache; the store is read
+        only for a document the cache lacks (another machine ingested it)."""
+        cache_path = self.store.home / "derived" / "keyword-counts.npz"
         new_by_key: dict[str, list[StoredChunk]] = {}
         for r in new_records:
             new_by_key.setdefault(r.doc_key, []).append(r)
-        ids: list[str] = []
-        tokens: list[list[str]] = []
-        for doc_id in sorted(documents):
-            k = documents[doc_id]["key"]
-            cached = None if k in new_by_key else cache.get(k)
-            if cached is None or len(cached[0]) != documents[doc_id]["chunks"]:
+        with report.timed("keywords_counts"):
+            cached = KeywordCounts.load(cache_path)
+            have = {} if cached is None else dict(zip(cached.doc_keys, cached.doc_chunks.tolist(), strict=True))
+            parts: list[tuple[KeywordCounts, str]] = []
+            for doc_id in sorted(documents):
+                k = documents[doc_id]["key"]
+                if k not in new_by_key and have.get(k) == documents[doc_id]["chunks"]:
+                    parts.append((cached, k))
+                    continue
                 recs = new_by_key.get(k) or self.store.records(name, [k])
-                cached = ([r.record_id for r in recs], keyword_tokens([r.chunk.embed_text for r in recs]))
-                cache.put(k, *cached)
-            ids.extend(cached[0])
-            tokens.extend(cached[1])
-        cache.keep_only({d["key"] for d in documents.values()})
-        folder = self.store.home / "derived" / key
-        KeywordIndex.build(ids, tokens).save(_fresh(folder))
-        self.store.put_blob(key, folder_files(folder))
+                parts.append((KeywordCounts.of_document(k, [r.record_id for r in recs], keyword_tokens([r.chunk.embed_text for r in recs])), k))
+            counts = KeywordCounts.join(parts)
+            counts.save(cache_path)
+        with report.timed("keywords_build"):
+            index = KeywordIndex.from_counts(counts)
+        with report.timed("keywords_save"), tempfile.TemporaryDirectory(prefix=".build-", dir=cache_path.parent) as scratch:
+            index.save(Path(scratch))
+            files = folder_files(Path(scratch))
+        with report.timed("keywords_blob_put"):
+            self.store.put_blob(key, files)
 
-    def _drop_strays(self, current: Manifest | None) -> None:
+    def _drop_strays(self, current: Manifest | None, report: IngestReport) -> None:
         """Delete what no reader can reach: old collections, old document versions, old blobs."""
-        for name in self.store.generations():
-            if current is None or name != current.collection:
-                self.store.drop(name)
+        with report.timed("sweep_collections"):
+            for name in self.store.generations():
+                if current is None or name != current.collection:
+                    self.store.drop(name)
         keep_keywords = [current.keywords, current.retired_keywords] if current else []
         if current is not None:
-            self.store.delete_other_versions(current.collection, current.stored_keys)
-        self.store.drop_blobs(keep=keep_keywords)
-        derived = self.store.home / "derived"
-        if derived.is_dir():
-            for folder in derived.glob("bm25-*"):
-                if folder.name not in keep_keywords:
-                    shutil.rmtree(folder, ignore_errors=True)
+            with report.timed("sweep_old_versions"):
+                # Only pending versions can be unreachable: what an earlier run was adding
+                # when it died, and what the version before this one had retired.
+                pending = self.store.pending_versions(current.collection)
+                if pending - current.stored_keys:
+                    self.store.delete_versions(current.collection, pending - current.stored_keys)
+                if pending:
+                    self.store.mark_pending(current.collection, ())
+        with report.timed("sweep_blobs"):
+            self.store.drop_blobs(keep=keep_keywords)
 
 
 _BLOCK = 256  # chunks encoded before their block is handed to the writer
-
-
-def _fresh(folder: Path) -> Path:
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
 
 
 def _progress_bar(total: int):

@@ -83,7 +83,7 @@ class HybridRetriever:
 
     def _load_keywords(self, key: str) -> KeywordIndex:
         # A local copy per generation, memory-mapped; fetched from the store once.
-        folder = self.store.home / "derived" / key
+        folder = self.store.blob_folder(key)
         if not (folder / KeywordIndex.IDS_FILE).is_file():
             write_folder(folder, self.store.get_blob(key))
         return KeywordIndex.load(folder)

@@ -8,17 +8,22 @@ reader may hold the previous manifest for up to a second), and is deleted then.
 A reader only uses records whose `doc_key` the manifest
 it read lists, so it sees the old generation or the new one, never a mix, and unchanged
 documents are never copied. A failure or a killed process before the switch leaves the
-previous generation answering; its leftover records are deleted by the next ingest.
+previous generation answering; the versions it was adding were recorded as pending
+before the first record was written, so the next ingest deletes its leftovers by key
+(old versions are never found by scanning every record).
 A full rebuild (a new embedding model or chunker) writes a new collection instead.
 
-The manifest and the derived-data blobs live in Chroma itself, so replicas that share
-a Chroma server see the same index.
+The manifest lives in Chroma itself, and so do the derived-data blobs (the BM25 index)
+when Chroma is a server, so replicas that share a Chroma server see the same index. An
+embedded store keeps its blobs as folders beside it, in SIGNPOST_HOME, which every
+process that opens it shares.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import shutil
 import threading
 import uuid
 from collections.abc import Iterable
@@ -30,11 +35,13 @@ from typing import Any
 
 import numpy as np
 
+from index.derived import folder_files, write_folder
 from ingest.errors import IndexUnavailable
 from ingest.model import Chunk
 
 MANIFEST_COLLECTION = "signpost-manifest"
 MANIFEST_ID = "current"
+PENDING_ID = "pending"  # document versions written, or to delete, that no manifest may list
 GENERATION_PREFIX = "signpost-chunks-"
 BLOB_COLLECTION = "signpost-blobs"
 MANIFEST_VERSION = 5  # bump when the stored layout changes: forces a rebuild
@@ -43,6 +50,7 @@ MANIFEST_VERSION = 5  # bump when the stored layout changes: forces a rebuild
 DEFAULT_HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 128, "max_neighbors": 32}
 _BATCH = 500
 _BLOB_PART = 1_000_000  # bytes per stored blob record
+_KEYS_PER_CALL = 100  # document versions per metadata filter
 
 
 def doc_key(doc_id: str, content_hash: str) -> str:
@@ -272,6 +280,23 @@ class ChunkStore:
         with self._guard("write the index manifest"):
             self._manifest_collection().upsert(ids=[MANIFEST_ID], documents=[manifest.to_json()], metadatas=[{"generation": manifest.generation}], embeddings=[[1.0]])
 
+    def pending_versions(self, name: str) -> frozenset[str]:
+        """Document versions an ingest may have written to collection `name` that the
+        manifest may not list (see `mark_pending`)."""
+        with self._guard("read the index manifest"):
+            got = self._manifest_collection().get(ids=[PENDING_ID], include=["documents"])
+        docs = got.get("documents") or []
+        data = json.loads(docs[0]) if docs and docs[0] else {}
+        return frozenset(data.get("keys", [])) if data.get("collection") == name else frozenset()
+
+    def mark_pending(self, name: str, keys: Iterable[str]) -> None:
+        """Record, before writing them, the document versions an ingest is about to
+        add to collection `name` (and those it will retire), so that whatever a crash
+        leaves behind is found by key and deleted by the next ingest."""
+        record = json.dumps({"collection": name, "keys": sorted(set(keys))})
+        with self._guard("write the index manifest"):
+            self._manifest_collection().upsert(ids=[PENDING_ID], documents=[record], embeddings=[[1.0]])
+
     def current_generation(self) -> str | None:
         """The current generation's id, without reading the whole manifest (cheap to poll)."""
         with self._guard("read the index manifest"):
@@ -326,14 +351,13 @@ class ChunkStore:
                     metadatas=[_metadata(r) for r in part],
                 )
 
-    def delete_other_versions(self, name: str, keep: frozenset[str]) -> None:
-        """Delete every record whose document version is not in `keep`."""
+    def delete_versions(self, name: str, keys: Iterable[str]) -> None:
+        """Delete the records of these document versions (found by key, not by a scan)."""
+        keys = sorted(set(keys))
         collection = self._collection(name)
         with self._guard("delete old chunks"):
-            stale = collection.get(where={"doc_key": {"$nin": sorted(keep)}}, include=[]) if keep else collection.get(include=[])
-            ids = stale["ids"]
-            for start in range(0, len(ids), _BATCH):
-                collection.delete(ids=ids[start : start + _BATCH])
+            for start in range(0, len(keys), _KEYS_PER_CALL):
+                collection.delete(where={"doc_key": {"$in": keys[start : start + _KEYS_PER_CALL]}})
 
     def count_versions(self, name: str, keys: Iterable[str]) -> int:
         """How many records belong to these document versions."""
@@ -387,37 +411,56 @@ class ChunkStore:
 
     # --- blobs (derived files every replica needs) ---------------------------------
 
+    def blob_folder(self, key: str) -> Path:
+        """Where a blob's files are on this machine (readers memory-map them from here)."""
+        return self.home / "derived" / key
+
     def _blob_collection(self):
         if BLOB_COLLECTION not in self._handles:
             self._handles[BLOB_COLLECTION] = self.client.get_or_create_collection(BLOB_COLLECTION, embedding_function=None)
         return self._handles[BLOB_COLLECTION]
 
     def put_blob(self, key: str, files: dict[str, bytes]) -> None:
-        ids, docs, metas = [], [], []
+        """Store derived files with the index, for every reader of this store: in Chroma
+        when it is a server (replicas on other machines fetch them); in `blob_folder`
+        when it is embedded, since every reader of an embedded store shares its folder
+        (and storing in Chroma cost about 1 s per 10 MB, the BM25 index being ~0.5 MB
+        per 1,000 chunks, plus as much again to delete it later)."""
+        if not self.url:
+            write_folder(self.blob_folder(key), files)
+            return
+        # The bytes go in a metadata field, not the record's document: Chroma indexes
+        # every document for full-text search (trigrams), which made storing and deleting
+        # a 10 MB blob take 20-30 s each instead of about 1 s.
+        ids, metas = [], []
         for name, data in files.items():
             parts = max(1, -(-len(data) // _BLOB_PART))
             for n in range(parts):
                 ids.append(f"{key}/{name}/{n}")
-                docs.append(base64.b64encode(data[n * _BLOB_PART : (n + 1) * _BLOB_PART]).decode("ascii"))
-                metas.append({"key": key, "name": name, "part": n, "parts": parts})
+                metas.append({"key": key, "name": name, "part": n, "parts": parts, "data": base64.b64encode(data[n * _BLOB_PART : (n + 1) * _BLOB_PART]).decode("ascii")})
         with self._guard("store the keyword index"):
             collection = self._blob_collection()
             for start in range(0, len(ids), 8):
-                collection.upsert(ids=ids[start : start + 8], documents=docs[start : start + 8], metadatas=metas[start : start + 8], embeddings=[[1.0]] * len(ids[start : start + 8]))
+                collection.upsert(ids=ids[start : start + 8], metadatas=metas[start : start + 8], embeddings=[[1.0]] * len(ids[start : start + 8]))
 
     def get_blob(self, key: str) -> dict[str, bytes]:
+        folder = self.blob_folder(key)
+        if not self.url and folder.is_dir():
+            return folder_files(folder)
         with self._guard("read the keyword index"):
             got = self._blob_collection().get(where={"key": key}, include=["documents", "metadatas"])
         pieces: dict[str, dict[int, bytes]] = {}
         expected: dict[str, int] = {}
         for doc, meta in zip(got["documents"], got["metadatas"], strict=True):
-            pieces.setdefault(meta["name"], {})[int(meta["part"])] = base64.b64decode(doc)
+            # An index stored by an earlier version has the bytes in the document.
+            pieces.setdefault(meta["name"], {})[int(meta["part"])] = base64.b64decode(meta.get("data") or doc or "")
             expected[meta["name"]] = int(meta["parts"])
         if not pieces or any(len(pieces[n]) != expected[n] for n in pieces):
             raise IndexUnavailable(f"The keyword index {key} is missing or incomplete in {self.where}; run `signpost ingest --rebuild`.")
         return {name: b"".join(parts[n] for n in sorted(parts)) for name, parts in pieces.items()}
 
     def drop_blobs(self, keep: Iterable[str]) -> None:
+        """Delete every blob but these, in Chroma and on this machine."""
         keep = sorted(k for k in keep if k)
         with self._guard("delete an old keyword index"):
             collection = self._blob_collection()
@@ -425,6 +468,12 @@ class ChunkStore:
             ids = collection.get(where=where, include=[])["ids"]
             if ids:
                 collection.delete(ids=ids)
+        derived = self.home / "derived"
+        if derived.is_dir():
+            for folder in derived.iterdir():
+                # Dot-folders are being written (write_folder's staging); files are caches.
+                if folder.is_dir() and not folder.name.startswith(".") and folder.name not in keep:
+                    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _metadata(record: StoredChunk) -> dict[str, Any]:

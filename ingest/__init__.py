@@ -2,7 +2,7 @@
 
 from ingest.chunker import CHUNKER_VERSION, chunk_document
 from ingest.errors import CorpusError, IndexUnavailable, SignpostError
-from ingest.loaders import SUPPORTED_SUFFIXES, discover_files, load_document
+from ingest.loaders import SUPPORTED_SUFFIXES, content_hash, discover_files, load_document
 from ingest.model import Block, Chunk, Document
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "SignpostError",
     "chunk_document",
+    "content_hash",
     "discover_files",
     "load_document",
 ]

@@ -66,6 +66,11 @@ def discover_files(paths: list[Path], refused: list[CorpusError] | None = None) 
     return found
 
 
+def content_hash(raw: bytes) -> str:
+    """A file's version: the hash of its bytes (`Document.content_hash`)."""
+    return hashlib.sha256(raw).hexdigest()
+
+
 def load_document(path: Path, max_bytes: int | None = None) -> Document:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -78,7 +83,6 @@ def load_document(path: Path, max_bytes: int | None = None) -> Document:
         raise CorpusError(str(path), f"cannot read file ({exc.strerror or exc})") from None
     if not raw.strip():
         raise CorpusError(str(path), "file is empty")
-    content_hash = hashlib.sha256(raw).hexdigest()
     if suffix == ".pdf":
         meta, blocks = _parse_pdf(path, raw)
     else:
@@ -98,7 +102,7 @@ def load_document(path: Path, max_bytes: int | None = None) -> Document:
         doc_id=doc_id,
         title=title,
         source=str(meta.get("source") or path.name),
-        content_hash=content_hash,
+        content_hash=content_hash(raw),
         jurisdiction=str(meta.get("jurisdiction") or DEFAULT_JURISDICTION),
         last_reviewed=str(meta.get("last_reviewed") or ""),
         blocks=tuple(blocks),
@@ -206,14 +210,10 @@ def _parse_markdown(text: str) -> tuple[dict, list[Block]]:
 
 # --- Plain text (headings are bare lines) -----------------------------------------
 
+
 def _looks_like_heading(line: str) -> bool:
     words = line.split()
-    return (
-        0 < len(words) <= 14
-        and len(line) <= 100
-        and line[0].isupper()
-        and not line.rstrip().endswith((".", "!", "?", ",", ";"))
-    )
+    return 0 < len(words) <= 14 and len(line) <= 100 and line[0].isupper() and not line.rstrip().endswith((".", "!", "?", ",", ";"))
 
 
 def _parse_plain_text(text: str) -> list[Block]:
@@ -252,6 +252,7 @@ def _is_heading_block(para: str) -> bool:
 
 
 # --- HTML -------------------------------------------------------------------------
+
 
 def _parse_html(text: str) -> tuple[dict, list[Block]]:
     from bs4 import BeautifulSoup  # bs4 is only needed for HTML files
@@ -296,6 +297,7 @@ def _parse_html(text: str) -> tuple[dict, list[Block]]:
 
 
 # --- PDF --------------------------------------------------------------------------
+
 
 def _parse_pdf(path: Path, raw: bytes) -> tuple[dict, list[Block]]:
     import io

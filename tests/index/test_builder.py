@@ -231,3 +231,82 @@ def test_a_link_out_of_the_corpus_is_reported_and_never_indexed(store, embedder,
     manifest = store.read_manifest()
     assert not any("sk-secret-value" in c.text for c in store.chunks(manifest.collection))
     assert report.total_chunks == 34
+
+
+def test_the_keyword_index_after_a_change_is_a_fresh_build_s(store, embedder, corpus_dir):
+    """Unchanged documents' counts come from the cache, or from the store when the cache
+    is gone; either way every BM25 score is what a fresh bm25s build over the current
+    chunks gives."""
+    import bm25s
+    import numpy as np
+
+    from index.derived import KeywordIndex, keyword_tokens, write_folder
+
+    def assert_fresh():
+        manifest = store.read_manifest()
+        folder = store.home / "check" / manifest.keywords
+        write_folder(folder, store.get_blob(manifest.keywords))
+        index = KeywordIndex.load(folder)
+        records = store.records(manifest.collection, manifest.doc_keys)
+        fresh = bm25s.BM25()
+        fresh.index(keyword_tokens([r.chunk.embed_text for r in records]), show_progress=False)
+        assert index.record_ids == [r.record_id for r in records]
+        for query in ["keeping a written log of each incident", "non-molestation order", "neighbour mediation council"]:
+            terms = [t for t in keyword_tokens([query])[0] if t in fresh.vocab_dict]
+            assert np.array_equal(index.scores(query), fresh.get_scores(terms)), query
+
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    (corpus_dir / "neighbours.md").write_text(EXTRA.replace("diary", "written log"))
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert_fresh()
+    (store.home / "derived" / "keyword-counts.npz").unlink()  # as on another machine
+    (corpus_dir / "neighbours.md").write_text(EXTRA)
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert_fresh()
+
+
+def test_a_killed_run_s_records_are_found_by_key_and_deleted_by_the_next_ingest(store, embedder, corpus_dir, monkeypatch):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    before = store.read_manifest()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    (corpus_dir / "neighbours.md").write_text(EXTRA.replace("diary", "written log"))
+    with monkeypatch.context() as m:
+        m.setattr(store, "put_blob", killed)  # after the new records are stored
+        m.setattr(store, "delete_versions", lambda *a, **k: None)  # and dead before undoing them
+        with pytest.raises(KeyboardInterrupt):
+            IndexBuilder(store, embedder).ingest([corpus_dir])
+    assert store.read_manifest() == before
+    assert store.count(before.collection) == 34 + 3
+    assert len(store.pending_versions(before.collection) - before.stored_keys) == 1
+    (corpus_dir / "neighbours.md").write_text(EXTRA)  # as it was: nothing to re-ingest
+    assert IndexBuilder(store, embedder).ingest([corpus_dir]).changed is False
+    assert store.count(before.collection) == 34
+    assert store.pending_versions(before.collection) == frozenset()
+
+
+def test_a_version_that_comes_back_keeps_its_records(store, embedder, corpus_dir):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    collection = store.read_manifest().collection
+    path = corpus_dir / "neighbours.md"
+    path.write_text(EXTRA + "\nA landlord can also take action against a tenant who harasses neighbours.\n")
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    path.write_text(EXTRA)  # back to the first version, which the manifest lists as retired
+    assert IndexBuilder(store, embedder).ingest([corpus_dir]).updated == ["neighbours"]
+    assert len(chunk_ids(store)) == 34
+    assert store.count(collection) == 34 + 4  # the second version is retired now
+    assert "Keeping a diary" in " ".join(p.text for p in HybridRetriever(store, embedder).load().retrieve("keeping a diary of each incident", k=10).kept)
+
+
+def test_unchanged_files_are_hashed_not_parsed(store, embedder, corpus_dir, monkeypatch):
+    IndexBuilder(store, embedder).ingest([corpus_dir])
+    parsed = []
+    real = builder_module.load_document
+    monkeypatch.setattr(builder_module, "load_document", lambda path, *a: parsed.append(path.name) or real(path, *a))
+    assert IndexBuilder(store, embedder).ingest([corpus_dir]).changed is False
+    assert parsed == []
+    (corpus_dir / "neighbours.md").write_text(EXTRA.replace("diary", "written log"))
+    assert IndexBuilder(store, embedder).ingest([corpus_dir]).updated == ["neighbours"]
+    assert parsed == ["neighbours.md"]
