@@ -71,10 +71,7 @@ class HybridRetriever:
         if manifest is None:
             raise IndexUnavailable(f"There is no index in {self.store.where} yet. Run `signpost ingest` first.")
         if manifest.embedding_model != self.embedder.model_id:
-            raise IndexUnavailable(
-                f"The index was built with {manifest.embedding_model}, not {self.embedder.model_id}. "
-                "Run `signpost ingest --rebuild`."
-            )
+            raise IndexUnavailable(f"The index was built with {manifest.embedding_model}, not {self.embedder.model_id}. Run `signpost ingest --rebuild`.")
         keywords = self._load_keywords(manifest.keywords)
         with self._lock:
             self._manifest, self._keywords = manifest, keywords
@@ -211,5 +208,3 @@ def passage_from_chunk(chunk: Chunk, score: float = 0.0, scores: dict | None = N
         score=score,
         scores=scores or {},
     )
-
-
