@@ -261,10 +261,15 @@ class ChunkStore:
 
     # --- manifest ---------------------------------------------------------------
 
+    def _own_collection(self, name: str):
+        """A collection of Signpost's own (manifest, blobs), created on first use; the
+        handle is kept, saving a lookup per call."""
+        if name not in self._handles:
+            self._handles[name] = self.client.get_or_create_collection(name, embedding_function=None)
+        return self._handles[name]
+
     def _manifest_collection(self):
-        if MANIFEST_COLLECTION not in self._handles:
-            self._handles[MANIFEST_COLLECTION] = self.client.get_or_create_collection(MANIFEST_COLLECTION, embedding_function=None)
-        return self._handles[MANIFEST_COLLECTION]
+        return self._own_collection(MANIFEST_COLLECTION)
 
     def read_manifest(self) -> Manifest | None:
         with self._guard("read the index manifest"):
@@ -416,9 +421,7 @@ class ChunkStore:
         return self.home / "derived" / key
 
     def _blob_collection(self):
-        if BLOB_COLLECTION not in self._handles:
-            self._handles[BLOB_COLLECTION] = self.client.get_or_create_collection(BLOB_COLLECTION, embedding_function=None)
-        return self._handles[BLOB_COLLECTION]
+        return self._own_collection(BLOB_COLLECTION)
 
     def put_blob(self, key: str, files: dict[str, bytes]) -> None:
         """Store derived files with the index, for every reader of this store: in Chroma
