@@ -188,6 +188,8 @@ class SafetyRules:
         self._happening_now = _compile(data.get("happening_now"))
         self._plain_question = _compile(data.get("plain_question"))
         self._danger_words = _compile(data.get("danger_words"))
+        self._addressed_to_you = _compile(data.get("addressed_to_you"))
+        self._asked_question_max_words = int(data.get("asked_question_max_words") or 0)
 
     @staticmethod
     def _short_question(text: str, asks: list[re.Pattern], never: list[re.Pattern]) -> bool:
@@ -203,9 +205,17 @@ class SafetyRules:
         """One short question asking for information, with no word of danger or of now."""
         return self._short_question(text, self._plain_question, self._happening_now + self._danger_words)
 
+    def is_asked_question(self, text: str) -> bool:
+        """A short message that ends by asking something, with no word of danger or of
+        now, not addressed to "you" (a quoted threat often is)."""
+        norm = normalise_message(text).strip()
+        never = self._happening_now + self._danger_words + self._addressed_to_you
+        return norm.endswith("?") and len(norm.split()) <= self._asked_question_max_words and not any(p.search(norm) for p in never)
+
     def vetoes(self, text: str) -> bool:
-        """Whether the learned labels are set aside: a question about the law, or a plain question."""
-        return self.is_question_about_the_law(text) or self.is_plain_question(text)
+        """Whether the learned labels are set aside: a question about the law, a plain
+        question, or a short message asking for information."""
+        return self.is_question_about_the_law(text) or self.is_plain_question(text) or self.is_asked_question(text)
 
     def labels(self, text: str) -> set[str]:
         norm = normalise_message(text)
