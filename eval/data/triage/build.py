@@ -138,8 +138,10 @@ def build() -> list[dict]:
                 continue  # the same quote found twice: keep the first
             seen.add(norm)
             # round 2 (collected/round2_*) was collected after the model's first held-out
-            # measurements, so its held-out part is reported on its own as a blind test
-            real.append({**item, "origin": "real", "round": 2 if path.name.startswith("round2_") else 1})
+            # measurements, so its held-out part is reported on its own as a blind test;
+            # round 3 (collected/round3_*) is the real-question set of P8, labelled for triage
+            rnd = 3 if path.name.startswith("round3_") else 2 if path.name.startswith("round2_") else 1
+            real.append({**item, "origin": "real", "round": rnd})
     review = {}
     if (HERE / "review.jsonl").exists():
         review = {r["id"]: r["labels"] for r in map(json.loads, (HERE / "review.jsonl").read_text(encoding="utf-8").splitlines()) if r}
