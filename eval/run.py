@@ -103,8 +103,9 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
         triage = evaluate_triage(pipeline.triage)
         by_split["triage_held_out"] = triage["metrics"]
         by_split["triage_held_out_real"] = triage["real_only"]
-        if triage["round2"]:
-            by_split["triage_held_out_round2"] = triage["round2"]
+        for rnd in ("round2", "round3"):
+            if triage[rnd]:
+                by_split[f"triage_held_out_{rnd}"] = triage[rnd]
         real = evaluate_real_questions(pipeline, services.retriever)
         for split, metrics in real["by_split"].items():
             by_split[f"real_{split}"] = metrics
@@ -183,10 +184,10 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
         print("\nreal questions people asked (eval/data/questions; sections, coverage, off-topic):")
         _print_table(result["by_split"], real_splits, list(result["by_split"][real_splits[0]]))
     print("\nsafety triage, held-out split (per label; the emergency notice is immediate_danger or threat):")
-    triage_splits = [sp for sp in ("triage_held_out", "triage_held_out_real", "triage_held_out_round2") if sp in result["by_split"]]
+    triage_splits = [sp for sp in ("triage_held_out", "triage_held_out_real", "triage_held_out_round2", "triage_held_out_round3") if sp in result["by_split"]]
     _print_table(result["by_split"], triage_splits, [k for k in result["triage"]["metrics"] if k != "n"])
     print(f"{'messages':32s} " + " ".join(f"{result['by_split'][sp]['n']:>9d}" for sp in triage_splits))
-    print("(round2: collected after the first held-out measurements; its held-out part is the blind test)")
+    print("(round2: collected after the first held-out measurements; its held-out part is the blind test. round3: real questions people asked, mostly ordinary)")
     for name, reason in result["skipped"].items():
         print(f"{name:32s} skipped: {reason}")
     print(f"\nreport: {html}\nsummary: {json_path}")

@@ -19,9 +19,12 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     real = [(i, p) for i, p in zip(items, predicted, strict=True) if i.origin == "real"]
     real_only = triage_metrics([i for i, _ in real], [p for _, p in real])
     # Round 2 was collected after round 1's held-out numbers had been seen (and the model
-    # changed since): its held-out part is the blind test.
-    fresh = [(i, p) for i, p in zip(items, predicted, strict=True) if i.round == 2]
-    blind = triage_metrics([i for i, _ in fresh], [p for _, p in fresh]) if fresh else {"metrics": {}}
+    # changed since): its held-out part is the blind test. Round 3 is P8's real questions
+    # (ordinary questions, mostly no label): its held-out part measures noise on them.
+    by_round = {}
+    for n in (2, 3):
+        part = [(i, p) for i, p in zip(items, predicted, strict=True) if i.round == n]
+        by_round[f"round{n}"] = triage_metrics([i for i, _ in part], [p for _, p in part])["metrics"] if part else {}
     mistakes = [
         {"id": i.id, "origin": i.origin, "text": i.text, "expected": sorted(i.labels), "got": sorted(p), "source": i.source}
         for i, p in zip(items, predicted, strict=True)
@@ -31,7 +34,7 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
         "metrics": every["metrics"],
         "confusion": every["confusion"],
         "real_only": real_only["metrics"],
-        "round2": blind["metrics"],
+        **by_round,
         "mistakes": mistakes,
         "seconds_per_message": seconds,  # batched: the bench (make bench) times one message
     }
