@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.out}: {head['training_messages']} training messages + {head['extra_negatives']} extra negatives")
     v = head["veto_check"]
     print(
-        f"veto (questions about the law, plain questions): {v['labelled_messages_vetoed']} labelled messages, "
+        f"veto (questions about the law, plain questions, short asked questions): {v['labelled_messages_vetoed']} labelled messages, "
         f"{v['unlabelled_messages_vetoed']} of {v['unlabelled_messages']} unlabelled, {v['golden_ordinary_vetoed']} of {v['golden_ordinary']} golden ordinary questions"
     )
     for label, r in head["cross_validation"].items():
