@@ -184,7 +184,7 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
         print("\nreal questions people asked (eval/data/questions; sections, coverage, off-topic):")
         _print_table(result["by_split"], real_splits, list(result["by_split"][real_splits[0]]))
     print("\nsafety triage, held-out split (per label; the emergency notice is immediate_danger or threat):")
-    triage_splits = [sp for sp in ("triage_held_out", "triage_held_out_real", "triage_held_out_round2", "triage_held_out_round3") if sp in result["by_split"]]
+    triage_splits = [sp for sp in result["by_split"] if sp.startswith("triage_held_out")]
     _print_table(result["by_split"], triage_splits, [k for k in result["triage"]["metrics"] if k != "n"])
     print(f"{'messages':32s} " + " ".join(f"{result['by_split'][sp]['n']:>9d}" for sp in triage_splits))
     print("(round2: collected after the first held-out measurements; its held-out part is the blind test. round3: real questions people asked, mostly ordinary)")

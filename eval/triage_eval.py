@@ -16,15 +16,17 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     seconds = (time.perf_counter() - t0) / max(1, len(items))
     predicted = [set(r.labels) | ({"emergency"} if r.emergency else set()) for r in results]
     every = triage_metrics(items, predicted)
-    real = [(i, p) for i, p in zip(items, predicted, strict=True) if i.origin == "real"]
-    real_only = triage_metrics([i for i, _ in real], [p for _, p in real])
+
+    def where(keep) -> dict:
+        """Metrics on the messages `keep` accepts ({} when there are none)."""
+        part = [(i, p) for i, p in zip(items, predicted, strict=True) if keep(i)]
+        return triage_metrics([i for i, _ in part], [p for _, p in part])["metrics"] if part else {}
+
+    real_only = where(lambda i: i.origin == "real")
     # Round 2 was collected after round 1's held-out numbers had been seen (and the model
     # changed since): its held-out part is the blind test. Round 3 is P8's real questions
     # (ordinary questions, mostly no label): its held-out part measures noise on them.
-    by_round = {}
-    for n in (2, 3):
-        part = [(i, p) for i, p in zip(items, predicted, strict=True) if i.round == n]
-        by_round[f"round{n}"] = triage_metrics([i for i, _ in part], [p for _, p in part])["metrics"] if part else {}
+    by_round = {f"round{n}": where(lambda i, n=n: i.round == n) for n in (2, 3)}
     mistakes = [
         {"id": i.id, "origin": i.origin, "text": i.text, "expected": sorted(i.labels), "got": sorted(p), "source": i.source}
         for i, p in zip(items, predicted, strict=True)
@@ -33,7 +35,7 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     return {
         "metrics": every["metrics"],
         "confusion": every["confusion"],
-        "real_only": real_only["metrics"],
+        "real_only": real_only,
         **by_round,
         "mistakes": mistakes,
         "seconds_per_message": seconds,  # batched: the bench (make bench) times one message

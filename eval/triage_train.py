@@ -12,10 +12,9 @@ are whole messages (labelled) plus the segments of messages that lack the label
 (segments of a message without the label cannot have it), plus, for each positive
 message, the segment that scores highest out of fold when it beats the whole message
 (a multiple-instance step, kept only where it raises cross-validated average precision:
-on 2026-11-29 it did for every head, e.g. 0.774 -> 0.801 for the emergency notice).
+on 2026-11-29 it did for every head, e.g. 0.765 -> 0.793 for the emergency notice).
 The regularisation C and the threshold are chosen by cross-validation grouped by
-source, on message-level
-scores computed as at answer time (max over the message and its segments): the
+source, on message-level scores computed as at answer time (max over the message and its segments): the
 threshold is the highest one whose out-of-fold recall, together with the precise rules
 in app/triage.yaml, reaches the label's target.
 """
@@ -95,12 +94,19 @@ class Features:
         self.dim = int(embedder.dimension)
         self.owner = np.array([o for o, _ in owner])
         self.whole = np.array([w for _, w in owner])
+        self._positive: dict[str, np.ndarray] = {}
+
+    def positive(self, label: str) -> np.ndarray:
+        """Per message: whether it is a positive for `label`'s head."""
+        if label not in self._positive:
+            self._positive[label] = np.array([has_head(i.labels, label) for i in self.items])
+        return self._positive[label]
 
     def rows(self, label: str, keep: np.ndarray, witnesses: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Training rows for `label` from the messages where keep[n] is True: whole
         messages, the segments of messages without the label, and the `witnesses`
         (row indices: the segment that carries a positive message's label)."""
-        has = np.array([has_head(i.labels, label) for i in self.items])
+        has = self.positive(label)
         extra = np.zeros(len(self.texts), dtype=bool)
         if witnesses is not None:
             extra[witnesses] = True
@@ -120,7 +126,7 @@ class Features:
     def witnesses(self, label: str, row_scores: np.ndarray) -> np.ndarray:
         """For each positive message, its highest-scoring segment, where that segment
         scores above the whole message."""
-        has = np.array([has_head(i.labels, label) for i in self.items])
+        has = self.positive(label)
         best: dict[int, int] = {}
         for row in np.flatnonzero(has[self.owner]):
             n = int(self.owner[row])
@@ -155,7 +161,7 @@ def _cross_validate(feats: Features, label: str, folds: np.ndarray, counted: np.
     """Average precision (on the `counted` messages), message scores and row scores, all out of fold."""
     from sklearn.metrics import average_precision_score
 
-    positive = np.array([has_head(i.labels, label) for i in feats.items])
+    positive = feats.positive(label)
     row_folds = folds[feats.owner]
     rows = np.zeros(len(feats.texts))
     for k in range(FOLDS):
@@ -179,8 +185,7 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
     rule_labels = [rules.labels(i.text) for i in items]  # once, not once per head
     caught: dict[str, np.ndarray] = {}  # head -> messages its rules or threshold fire on (out of fold)
     for label in HEADS:
-        positive = np.array([has_head(i.labels, label) for i in items])
-
+        positive = feats.positive(label)
         best = None
         for c in (c_grid or {}).get(label, C_GRID):
             ap, oof, rows = _cross_validate(feats, label, folds, counted, c, None)
