@@ -54,10 +54,10 @@ class IngestReport:
 
     def lines(self) -> list[str]:
         out = [
-            f"added: {', '.join(self.added) or '-'}",
-            f"updated: {', '.join(self.updated) or '-'}",
-            f"removed: {', '.join(self.removed) or '-'}",
-            f"skipped (unchanged): {', '.join(self.skipped) or '-'}",
+            f"added: {_names(self.added)}",
+            f"updated: {_names(self.updated)}",
+            f"removed: {_names(self.removed)}",
+            f"skipped (unchanged): {_names(self.skipped)}",
             f"chunks: {self.total_chunks} in index, {self.embedded_chunks} embedded, {self.total_chunks - self.embedded_chunks} kept as they were",
         ]
         if self.rebuilt:
@@ -321,6 +321,14 @@ class IndexBuilder:
 
 
 _BLOCK = 256  # chunks encoded before their block is handed to the writer
+_NAMED = 10  # a report names at most this many documents per line
+
+
+def _names(doc_ids: list[str]) -> str:
+    """The documents, or how many with the first few: a large corpus's report stays readable."""
+    if len(doc_ids) <= _NAMED:
+        return ", ".join(doc_ids) or "-"
+    return f"{len(doc_ids):,} documents ({', '.join(doc_ids[:3])} and {len(doc_ids) - 3:,} more)"
 
 
 def _progress_bar(total: int):

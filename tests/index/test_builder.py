@@ -310,3 +310,13 @@ def test_unchanged_files_are_hashed_not_parsed(store, embedder, corpus_dir, monk
     (corpus_dir / "neighbours.md").write_text(EXTRA.replace("diary", "written log"))
     assert IndexBuilder(store, embedder).ingest([corpus_dir]).updated == ["neighbours"]
     assert parsed == ["neighbours.md"]
+
+
+def test_a_report_on_many_documents_counts_them_instead_of_naming_each():
+    few = builder_module.IngestReport(skipped=["a", "b"])
+    many = builder_module.IngestReport(skipped=[f"doc-{i:04d}" for i in range(2000)], updated=["doc-9999"])
+    assert "skipped (unchanged): a, b" in few.lines()
+    lines = many.lines()
+    assert "skipped (unchanged): 2,000 documents (doc-0000, doc-0001, doc-0002 and 1,997 more)" in lines
+    assert "updated: doc-9999" in lines
+    assert sum(len(line) for line in lines) < 400
