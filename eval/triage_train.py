@@ -14,9 +14,9 @@ message, the segment that scores highest out of fold when it beats the whole mes
 (a multiple-instance step, kept only where it raises cross-validated average precision:
 on 2026-11-29 it did for every head, e.g. 0.765 -> 0.793 for the emergency notice).
 The regularisation C and the threshold are chosen by cross-validation grouped by
-source, on message-level scores computed as at answer time (max over the message and its segments): the
-threshold is the highest one whose out-of-fold recall, together with the precise rules
-in app/triage.yaml, reaches the label's target.
+source, on message-level scores computed as at answer time (max over the message and
+its segments): the threshold is the highest one whose out-of-fold recall, together with
+the precise rules in app/triage.yaml, reaches the label's target.
 """
 
 from __future__ import annotations
