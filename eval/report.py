@@ -99,6 +99,7 @@ Emergency notice (immediate_danger or threat): recall {t_every['emergency_recall
 Blind test (round 2, collected after the first held-out measurements; {triage.get('round2', {}).get('n', 0)} held-out messages):
 emergency recall {_fmt(triage.get('round2', {}).get('emergency_recall'))}, hard-negative emergency rate {_fmt(triage.get('round2', {}).get('hard_negative_emergency_rate'))}.
 Real questions people asked (round 3, P8's set labelled for triage; {triage.get('round3', {}).get('n', 0)} held-out messages): emergency notice on those with no label {_fmt(triage.get('round3', {}).get('hard_negative_emergency_rate'))}.
+On the {triage.get('agreed', {}).get('n', 0)} held-out messages both blind labelling passes agree on: emergency recall {_fmt(triage.get('agreed', {}).get('emergency_recall'))}, hard-negative emergency rate {_fmt(triage.get('agreed', {}).get('hard_negative_emergency_rate'))}.
 Seconds per message: {triage['seconds_per_message']:.4f}.</p>
 <table><tr><th>label</th><th>TP</th><th>FN</th><th>FP</th><th>TN</th><th>recall</th><th>precision</th><th>recall (real only)</th><th>precision (real only)</th></tr>{t_rows}</table>
 <h3>Mistakes (first 60)</h3><table><tr><th>id</th><th>origin</th><th>expected</th><th>got</th><th>message</th></tr>{t_misses}</table>"""

@@ -27,6 +27,9 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     # changed since): its held-out part is the blind test. Round 3 is P8's real questions
     # (ordinary questions, mostly no label): its held-out part measures noise on them.
     by_round = {f"round{n}": where(lambda i, n=n: i.round == n) for n in (2, 3)}
+    # The messages both blind labelling passes agree on (for the emergency notice): the
+    # disputed ones stay in the main figures, with their first-pass labels.
+    by_round["agreed"] = where(lambda i: not i.disputed)
     mistakes = [
         {"id": i.id, "origin": i.origin, "text": i.text, "expected": sorted(i.labels), "got": sorted(p), "source": i.source}
         for i, p in zip(items, predicted, strict=True)

@@ -155,6 +155,27 @@ def test_triage_data_is_split_by_source_with_enough_real_messages():
         assert sum(label in i.labels for i in held) >= 30, label
 
 
+def test_messages_the_two_labelling_passes_dispute_are_marked_and_not_trained_on():
+    from eval.triage_data import MESSAGES_FILE, load_messages
+
+    items = load_messages()
+    second = {d["id"]: set(d["labels"]) for d in map(json.loads, (MESSAGES_FILE.parent / "second_pass.jsonl").read_text(encoding="utf-8").splitlines())}
+    real = {i.id: i for i in items if i.origin == "real"}
+    assert set(second) == set(real), "the second pass covers every real message, and only those"
+
+    def emergency(labels) -> bool:
+        return bool(set(labels) & {"immediate_danger", "threat"})
+
+    for i in items:
+        base = real[i.id if i.origin == "real" else i.id.rsplit("-v", 1)[0]] if i.origin != "team" else None
+        expected = base is not None and emergency(base.labels) != emergency(second[base.id])
+        assert i.disputed == expected, i.id
+    head = json.loads(HEAD_FILE.read_text(encoding="utf-8"))
+    train = [i for i in items if i.split == "train"]
+    assert head["disputed_left_out"] == sum(i.disputed for i in train) > 0
+    assert head["training_messages"] == len(train) - head["disputed_left_out"]
+
+
 @pytest.mark.slow
 def test_make_triage_model_rebuilds_the_committed_head(embedder):
     from eval.triage_train import train

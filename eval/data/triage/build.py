@@ -7,6 +7,9 @@ Inputs (each line one message with its source; see README.md):
   review.jsonl           a label audit against one written guideline (README.md), done
                          without seeing any model output; its labels replace the collectors'
   team_negatives.jsonl   hard negatives we wrote ourselves (train split only)
+  second_pass.jsonl      a second, blind labelling of every real message against the same
+                         guideline; where it and the labels above disagree on the emergency
+                         notice, the message (and its variants) is marked `disputed`
 
 Output: messages.jsonl with a `split` per message. The split is decided per source
 group (a page, merged with any page that shares a message text), by a hash of the
@@ -148,6 +151,13 @@ def build() -> list[dict]:
     for item in real:
         if item["id"] in review:
             item["labels"] = review[item["id"]]
+    # A disputed message keeps its labels, but triage training leaves it (and its
+    # variants) out: two careful readings disagree on whether it needs the 999 notice.
+    second = {r["id"]: set(r["labels"]) for r in map(json.loads, (HERE / "second_pass.jsonl").read_text(encoding="utf-8").splitlines()) if r}
+    emergency = {"immediate_danger", "threat"}
+    for item in real:
+        if item["id"] in second and bool(set(item["labels"]) & emergency) != bool(second[item["id"]] & emergency):
+            item["disputed"] = True
     team = [{**json.loads(line), "origin": "team"} for line in (HERE / "team_negatives.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
     group = _groups(real)
@@ -164,7 +174,7 @@ def build() -> list[dict]:
             negatives_by_split[item["split"]].extend(s for s in _sentences(item["text"]) if not _ALARMING.search(s))
     for item in real:
         rng = random.Random(item["id"])
-        base = {k: item[k] for k in ("labels", "source", "source_title", "source_kind", "speaker", "group", "split", "round")}
+        base = {k: item[k] for k in ("labels", "source", "source_title", "source_kind", "speaker", "group", "split", "round", "disputed") if k in item}
         style = sorted(STYLES)[_stable_percent(item["id"]) % len(STYLES)]
         variants.append({**base, "id": f"{item['id']}-v1", "text": STYLES[style](uk_words(item["text"]), rng), "origin": "variant", "variant_of": item["id"], "style": style})
         if item["speaker"] == "perpetrator" and "threat" in item["labels"] and len(item["text"]) < 300:
@@ -179,7 +189,7 @@ def build() -> list[dict]:
 
     out = []
     for item in real + team + variants:
-        out.append({k: item.get(k) for k in ("id", "split", "origin", "text", "labels", "source", "source_title", "source_kind", "speaker", "form", "group", "round", "variant_of", "style") if item.get(k) is not None})
+        out.append({k: item.get(k) for k in ("id", "split", "origin", "text", "labels", "source", "source_title", "source_kind", "speaker", "form", "group", "round", "variant_of", "style", "disputed") if item.get(k) is not None})
     return out
 
 
@@ -188,6 +198,8 @@ def main() -> int:
     write_lines(HERE / "messages.jsonl", items)
     counts = Counter((i["split"], i["origin"]) for i in items)
     print(f"{len(items)} messages: " + ", ".join(f"{s}/{o} {n}" for (s, o), n in sorted(counts.items())))
+    disputed = Counter(i["split"] for i in items if i["origin"] == "real" and i.get("disputed"))
+    print(f"disputed (the two labelling passes disagree on the emergency notice): {dict(sorted(disputed.items()))} real messages")
     for split in ("train", "held_out"):
         labels = Counter(lab for i in items if i["split"] == split for lab in (i["labels"] or ["none"]))
         real = Counter(lab for i in items if i["split"] == split and i["origin"] == "real" for lab in (i["labels"] or ["none"]))
