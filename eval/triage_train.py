@@ -2,10 +2,10 @@
 
 Deterministic: the same data and embedding model give the same file. Uses only the
 training split of eval/data/triage/messages.jsonl (less the messages whose two blind
-labelling passes disagree on the emergency notice, and their variants), the golden set's *tuning* questions
-that expect no notice, and the guidance's own sentences (which talk about danger and
-threats without being a cry for help) as extra negatives. Nothing from a held-out
-split is read.
+labelling passes disagree on the emergency notice, and their variants), the golden
+set's *tuning* questions that expect no notice, and the guidance's own sentences
+(which talk about danger and threats without being a cry for help) as extra
+negatives. Nothing from a held-out split is read.
 
 For each label: a logistic regression over the unit-length MiniLM vector and word
 tf-idf features (app/triage.py, LexicalFeatures; vocabulary from the training texts). Training rows
