@@ -1,7 +1,8 @@
 """Real questions people asked online (eval/data/questions): does the answer come from
 the right section, and are off-topic questions declined?
 
-Per split (tuning, held_out):
+Per split (tuning, held_out), and per split on the questions whose two blind labelling
+passes agree on whether the guidance answers them (tuning_agreed, held_out_agreed):
 - section_hit@1 for dense only, BM25 only and the production hybrid (search alone);
 - lead_section_accuracy: the answer's first citation is from a right section (questions
   the guidance answers at least in part; an unanswered one counts as a miss);
@@ -35,13 +36,14 @@ class RealQuestion:
     jurisdiction: str
     speaker: str
     source: str
+    disputed: bool = False  # a blind second labelling disagrees on whether it is off-topic
 
 
 def load_real_questions(path: Path = REAL_QUESTIONS_FILE, split: str = "all") -> list[RealQuestion]:
     items = []
     for number, d in read_lines(path, "the real-question set"):
         try:
-            item = RealQuestion(d["id"], d["split"], d["question"], tuple(d["sections"]), d["coverage"], d.get("jurisdiction", ""), d.get("speaker", ""), d["source"])
+            item = RealQuestion(d["id"], d["split"], d["question"], tuple(d["sections"]), d["coverage"], d.get("jurisdiction", ""), d.get("speaker", ""), d["source"], bool(d.get("disputed")))
         except (KeyError, TypeError):
             raise ConfigError(f"{path}:{number}: not a real question (id, split, question, sections, coverage, source)") from None
         if item.split not in SPLITS or item.coverage not in ("full", "partial", "none"):
@@ -74,9 +76,11 @@ def evaluate_real_questions(pipeline, retriever, items: list[RealQuestion] | Non
     searches = {name: [[p.section for p in r.retrieve(i.question).kept] for i in items] for name, r in variants.items()}
     by_split = {}
     for split in SPLITS:
-        idx = [n for n, i in enumerate(items) if i.split == split]
-        if idx:
-            by_split[split] = real_question_metrics([items[n] for n in idx], [answers[n] for n in idx], {k: [v[n] for n in idx] for k, v in searches.items()})
+        # each split, and its questions both labelling passes agree on (off-topic or not)
+        for name, keep in ((split, lambda i: True), (f"{split}_agreed", lambda i: not i.disputed)):
+            idx = [n for n, i in enumerate(items) if i.split == split and keep(i)]
+            if idx:
+                by_split[name] = real_question_metrics([items[n] for n in idx], [answers[n] for n in idx], {k: [v[n] for n in idx] for k, v in searches.items()})
     rows = [
         {"id": i.id, "split": i.split, "coverage": i.coverage, "sections": list(i.sections), "question": i.question, "status": a.status.value, "answer": a.answer, "cited_sections": [c.passage.section for c in a.citations], "source": i.source}
         for i, a in zip(items, answers, strict=True)

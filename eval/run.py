@@ -147,10 +147,12 @@ def judge_from_settings(settings) -> dict | None:
 
 
 def _print_table(by_split: dict, splits: list[str], names: list[str]) -> None:
-    print(f"{'metric':32s} " + " ".join(f"{sp.removeprefix('triage_'):>9s}" for sp in splits))
+    heads = [sp.removeprefix("triage_") for sp in splits]
+    widths = [max(9, len(h)) for h in heads]
+    print(f"{'metric':32s} " + " ".join(f"{h:>{w}s}" for h, w in zip(heads, widths, strict=True)))
     for name in names:
         cells = [by_split[sp].get(name) for sp in splits]
-        print(f"{name:32s} " + " ".join(f"{'n/a' if v is None else f'{v:.3f}':>9s}" for v in cells))
+        print(f"{name:32s} " + " ".join(f"{'n/a' if v is None else str(v) if isinstance(v, int) else f'{v:.3f}':>{w}s}" for v, w in zip(cells, widths, strict=True)))
 
 
 def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str = "all", write_baseline: Path | None = None) -> int:
@@ -179,15 +181,17 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
     json_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     html = write_report(summary, report_dir, baseline)
     _print_table(result["by_split"], [sp for sp in result["by_split"] if not sp.startswith(("triage", "real_"))], list(result["metrics"]))
-    real_splits = [sp for sp in ("real_tuning", "real_held_out") if sp in result["by_split"]]
+    real_splits = [sp for sp in ("real_tuning", "real_held_out", "real_tuning_agreed", "real_held_out_agreed") if sp in result["by_split"]]
     if real_splits:
         print("\nreal questions people asked (eval/data/questions; sections, coverage, off-topic):")
         _print_table(result["by_split"], real_splits, list(result["by_split"][real_splits[0]]))
     print("\nsafety triage, held-out split (per label; the emergency notice is immediate_danger or threat):")
     triage_splits = [sp for sp in result["by_split"] if sp.startswith("triage_held_out")]
-    _print_table(result["by_split"], triage_splits, [k for k in result["triage"]["metrics"] if k != "n"])
-    print(f"{'messages':32s} " + " ".join(f"{result['by_split'][sp]['n']:>9d}" for sp in triage_splits))
-    print("(round2: collected after the first held-out measurements; its held-out part is the blind test. round3: real questions people asked, mostly ordinary)")
+    _print_table(result["by_split"], triage_splits, [k for k in result["triage"]["metrics"] if k != "n"] + ["n"])
+    print(
+        "(round2: collected after the first held-out measurements; its held-out part is the blind test. round3: real questions people asked, "
+        "mostly ordinary. agreed: the messages two blind labelling passes agree on for the emergency notice)"
+    )
     for name, reason in result["skipped"].items():
         print(f"{name:32s} skipped: {reason}")
     print(f"\nreport: {html}\nsummary: {json_path}")

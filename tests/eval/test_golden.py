@@ -36,3 +36,16 @@ def test_malformed_golden_file_is_a_one_line_config_error(tmp_path, line, messag
     with pytest.raises(ConfigError) as err:
         load_golden(path)
     assert str(err.value) == f"{path}:2: {message}"
+
+
+def test_real_questions_the_two_labelling_passes_dispute_are_marked():
+    import json
+
+    from eval.real_questions import REAL_QUESTIONS_FILE, load_real_questions
+
+    items = load_real_questions()
+    second = {d["id"]: d for d in map(json.loads, (REAL_QUESTIONS_FILE.parent / "second_pass.jsonl").read_text(encoding="utf-8").splitlines())}
+    assert set(second) == {i.id for i in items}, "the second pass covers every real question, and only those"
+    for i in items:
+        assert i.disputed == ((i.coverage == "none") != (second[i.id]["coverage"] == "none")), i.id
+    assert {i.split for i in items if i.disputed} == {"tuning", "held_out"}

@@ -27,7 +27,7 @@ HELD_OUT_PERCENT = 50
 GUIDANCE = HERE.parents[2] / "corpus" / "stalking-and-harassment-guidance.md"
 # The guidance's top-level sections, the only labels a question may carry.
 SECTIONS = tuple(line[3:].strip() for line in GUIDANCE.read_text(encoding="utf-8").splitlines() if line.startswith("## "))
-FIELDS = ("id", "split", "question", "sections", "coverage", "jurisdiction", "speaker", "source", "source_title", "source_kind", "form")
+FIELDS = ("id", "split", "question", "sections", "coverage", "jurisdiction", "speaker", "source", "source_title", "source_kind", "form", "disputed")
 
 
 def _page(url: str) -> str:
@@ -52,6 +52,14 @@ def build() -> list[dict]:
             page = _page(item["source"])
             item["split"] = "held_out" if int(hashlib.sha256(page.encode()).hexdigest(), 16) % 100 < HELD_OUT_PERCENT else "tuning"
             out.append({k: item[k] for k in FIELDS if k in item})
+    # second_pass.jsonl: a blind second labelling (README.md). Where it and the first
+    # disagree on whether the guidance answers the question at all, the question is
+    # `disputed`; it keeps its first-pass labels, and the eval also reports the rest alone.
+    second = {d["id"]: d for d in map(json.loads, (HERE / "second_pass.jsonl").read_text(encoding="utf-8").splitlines()) if d}
+    for item in out:
+        other = second.get(item["id"])
+        if other is not None and (item["coverage"] == "none") != (other["coverage"] == "none"):
+            item["disputed"] = True
     return out
 
 
@@ -59,6 +67,7 @@ def main() -> int:
     items = build()
     write_lines(HERE / "real_questions.jsonl", items)
     print(f"{len(items)} questions: " + ", ".join(f"{k} {n}" for k, n in sorted(Counter((i["split"], i["coverage"]) for i in items).items())))
+    print("disputed (the two labelling passes disagree on off-topic or not): " + ", ".join(f"{k} {n}" for k, n in sorted(Counter(i["split"] for i in items if i.get("disputed")).items())))
     return 0
 
 
