@@ -93,6 +93,9 @@ def write_report(summary: dict, out: Path, baseline: dict) -> Path:
         f"<tr><td>{e(m['id'])}</td><td>{e(m['origin'])}</td><td>{e(', '.join(m['expected']) or 'none')}</td><td>{e(', '.join(m['got']) or 'none')}</td><td>{e(m['text'][:300])}</td></tr>"
         for m in triage["mistakes"][:60]
     )
+    k_rows = "".join(
+        f"<tr><td>{e(kind)}</td><td>{k['n']}</td><td>{_fmt(k['emergency_rate'])}</td><td>{_fmt(k['any_notice_rate'])}</td></tr>" for kind, k in triage.get("hard_negatives_by_kind", {}).items()
+    )
     triage_html = f"""<h2>Safety triage (held-out split)</h2>
 <p>{t_every['n']} held-out messages ({t_real['n']} real, the rest typing variants of them), split from the training data by source.
 Emergency notice (immediate_danger or threat): recall {t_every['emergency_recall']:.3f}; on messages with no label (hard negatives) it fires for {t_every['hard_negative_emergency_rate']:.3f}.
@@ -101,6 +104,7 @@ emergency recall {_fmt(triage.get('round2', {}).get('emergency_recall'))}, hard-
 Real questions people asked (round 3, P8's set labelled for triage; {triage.get('round3', {}).get('n', 0)} held-out messages): emergency notice on those with no label {_fmt(triage.get('round3', {}).get('hard_negative_emergency_rate'))}.
 On the {triage.get('agreed', {}).get('n', 0)} held-out messages both blind labelling passes agree on: emergency recall {_fmt(triage.get('agreed', {}).get('emergency_recall'))}, hard-negative emergency rate {_fmt(triage.get('agreed', {}).get('hard_negative_emergency_rate'))}.
 Seconds per message: {triage['seconds_per_message']:.4f}.</p>
+<h3>Hard negatives by kind</h3><table><tr><th>kind</th><th>messages</th><th>emergency notice</th><th>any notice</th></tr>{k_rows}</table>
 <table><tr><th>label</th><th>TP</th><th>FN</th><th>FP</th><th>TN</th><th>recall</th><th>precision</th><th>recall (real only)</th><th>precision (real only)</th></tr>{t_rows}</table>
 <h3>Mistakes (first 60)</h3><table><tr><th>id</th><th>origin</th><th>expected</th><th>got</th><th>message</th></tr>{t_misses}</table>"""
     gate = summary["gate"]

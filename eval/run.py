@@ -192,6 +192,9 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
         "(round2: collected after the first held-out measurements; its held-out part is the blind test. round3: real questions people asked, "
         "mostly ordinary. agreed: the messages two blind labelling passes agree on for the emergency notice)"
     )
+    kinds = result["triage"].get("hard_negatives_by_kind") or {}
+    if kinds:
+        print("held-out hard negatives by kind: " + "; ".join(f"{kind} {k['emergency_rate']:.2f} of {k['n']}" for kind, k in kinds.items()) + " get the emergency notice")
     for name, reason in result["skipped"].items():
         print(f"{name:32s} skipped: {reason}")
     print(f"\nreport: {html}\nsummary: {json_path}")

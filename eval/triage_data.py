@@ -25,6 +25,7 @@ class TriageItem:
     style: str = ""
     round: int = 1  # collection round; round 2 was gathered after round 1's held-out had been measured
     disputed: bool = False  # two blind labelling passes disagree on the emergency notice (not trained on)
+    kind: str = ""  # for a message with no label: what kind of message it is (README.md)
     extra: dict = field(default_factory=dict, compare=False)
 
 
@@ -33,7 +34,7 @@ def load_messages(path: Path = MESSAGES_FILE, split: str = "all") -> list[Triage
     for number, data in read_lines(path, "the triage data"):
         try:
             labels = frozenset(data["labels"])
-            item = TriageItem(data["id"], data["split"], data["origin"], data["text"], labels, data["group"], data.get("source", ""), data.get("style", ""), int(data.get("round") or 1), bool(data.get("disputed")))
+            item = TriageItem(data["id"], data["split"], data["origin"], data["text"], labels, data["group"], data.get("source", ""), data.get("style", ""), int(data.get("round") or 1), bool(data.get("disputed")), data.get("kind", ""))
         except (ValueError, KeyError, TypeError):
             raise ConfigError(f"{path}:{number}: not a triage message (id, split, origin, text, labels, group)") from None
         if item.split not in TRIAGE_SPLITS or not labels <= set(LABELS):

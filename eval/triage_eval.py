@@ -30,6 +30,15 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     # The messages both blind labelling passes agree on (for the emergency notice): the
     # disputed ones stay in the main figures, with their first-pass labels.
     by_round["agreed"] = where(lambda i: not i.disputed)
+    # Where the noise is: hard negatives (no label) by kind (eval/data/triage/README.md).
+    by_kind: dict[str, dict] = {}
+    for i, p in zip(items, predicted, strict=True):
+        if not i.labels and i.kind:
+            k = by_kind.setdefault(i.kind, {"n": 0, "emergency": 0, "any_notice": 0})
+            k["n"] += 1
+            k["emergency"] += "emergency" in p
+            k["any_notice"] += bool(p)
+    hard_negatives_by_kind = {kind: {"n": k["n"], "emergency_rate": k["emergency"] / k["n"], "any_notice_rate": k["any_notice"] / k["n"]} for kind, k in sorted(by_kind.items())}
     mistakes = [
         {"id": i.id, "origin": i.origin, "text": i.text, "expected": sorted(i.labels), "got": sorted(p), "source": i.source}
         for i, p in zip(items, predicted, strict=True)
@@ -40,6 +49,7 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
         "confusion": every["confusion"],
         "real_only": real_only,
         **by_round,
+        "hard_negatives_by_kind": hard_negatives_by_kind,
         "mistakes": mistakes,
         "seconds_per_message": seconds,  # batched: the bench (make bench) times one message
     }

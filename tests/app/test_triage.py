@@ -155,6 +155,16 @@ def test_triage_data_is_split_by_source_with_enough_real_messages():
         assert sum(label in i.labels for i in held) >= 30, label
 
 
+def test_every_real_message_without_a_label_has_a_kind_and_no_labelled_one_does():
+    from eval.triage_data import load_messages
+
+    kinds = {"law_question", "someone_else", "past_event", "ongoing_no_threat", "fear_no_threat", "accused", "other"}
+    for i in load_messages():
+        if i.origin == "team":
+            continue
+        assert (i.kind in kinds) if not i.labels else i.kind == "", i.id
+
+
 def test_messages_the_two_labelling_passes_dispute_are_marked_and_not_trained_on():
     from eval.triage_data import MESSAGES_FILE, load_messages
 

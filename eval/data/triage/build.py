@@ -10,6 +10,8 @@ Inputs (each line one message with its source; see README.md):
   second_pass.jsonl      a second, blind labelling of every real message against the same
                          guideline; where it and the labels above disagree on the emergency
                          notice, the message (and its variants) is marked `disputed`
+  negative_kinds.jsonl   for each real message with no label, what kind of message it is
+                         (a question about the law, a past event, ...), to show where noise is
 
 Output: messages.jsonl with a `split` per message. The split is decided per source
 group (a page, merged with any page that shares a message text), by a hash of the
@@ -158,6 +160,10 @@ def build() -> list[dict]:
     for item in real:
         if item["id"] in second and bool(set(item["labels"]) & emergency) != bool(second[item["id"]] & emergency):
             item["disputed"] = True
+    kinds = {r["id"]: r["kind"] for r in map(json.loads, (HERE / "negative_kinds.jsonl").read_text(encoding="utf-8").splitlines()) if r}
+    for item in real:
+        if not item["labels"] and item["id"] in kinds:
+            item["kind"] = kinds[item["id"]]
     team = [{**json.loads(line), "origin": "team"} for line in (HERE / "team_negatives.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
     group = _groups(real)
@@ -174,7 +180,7 @@ def build() -> list[dict]:
             negatives_by_split[item["split"]].extend(s for s in _sentences(item["text"]) if not _ALARMING.search(s))
     for item in real:
         rng = random.Random(item["id"])
-        base = {k: item[k] for k in ("labels", "source", "source_title", "source_kind", "speaker", "group", "split", "round", "disputed") if k in item}
+        base = {k: item[k] for k in ("labels", "source", "source_title", "source_kind", "speaker", "group", "split", "round", "disputed", "kind") if k in item}
         style = sorted(STYLES)[_stable_percent(item["id"]) % len(STYLES)]
         variants.append({**base, "id": f"{item['id']}-v1", "text": STYLES[style](uk_words(item["text"]), rng), "origin": "variant", "variant_of": item["id"], "style": style})
         if item["speaker"] == "perpetrator" and "threat" in item["labels"] and len(item["text"]) < 300:
@@ -189,7 +195,7 @@ def build() -> list[dict]:
 
     out = []
     for item in real + team + variants:
-        out.append({k: item.get(k) for k in ("id", "split", "origin", "text", "labels", "source", "source_title", "source_kind", "speaker", "form", "group", "round", "variant_of", "style", "disputed") if item.get(k) is not None})
+        out.append({k: item.get(k) for k in ("id", "split", "origin", "text", "labels", "source", "source_title", "source_kind", "speaker", "form", "group", "round", "variant_of", "style", "disputed", "kind") if item.get(k) is not None})
     return out
 
 
