@@ -167,9 +167,10 @@ def test_every_real_message_without_a_label_has_a_kind_and_no_labelled_one_does(
 
 def test_messages_the_two_labelling_passes_dispute_are_marked_and_not_trained_on():
     from eval.triage_data import MESSAGES_FILE, load_messages
+    from ingest.jsonl import read_lines
 
     items = load_messages()
-    second = {d["id"]: set(d["labels"]) for d in map(json.loads, (MESSAGES_FILE.parent / "second_pass.jsonl").read_text(encoding="utf-8").splitlines())}
+    second = {d["id"]: set(d["labels"]) for _, d in read_lines(MESSAGES_FILE.parent / "second_pass.jsonl", "the second pass")}
     real = {i.id: i for i in items if i.origin == "real"}
     assert set(second) == set(real), "the second pass covers every real message, and only those"
 

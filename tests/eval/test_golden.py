@@ -39,12 +39,11 @@ def test_malformed_golden_file_is_a_one_line_config_error(tmp_path, line, messag
 
 
 def test_real_questions_the_two_labelling_passes_dispute_are_marked():
-    import json
-
     from eval.real_questions import REAL_QUESTIONS_FILE, load_real_questions
+    from ingest.jsonl import read_lines
 
     items = load_real_questions()
-    second = {d["id"]: d for d in map(json.loads, (REAL_QUESTIONS_FILE.parent / "second_pass.jsonl").read_text(encoding="utf-8").splitlines())}
+    second = {d["id"]: d for _, d in read_lines(REAL_QUESTIONS_FILE.parent / "second_pass.jsonl", "the second pass")}
     assert set(second) == {i.id for i in items}, "the second pass covers every real question, and only those"
     for i in items:
         assert i.disputed == ((i.coverage == "none") != (second[i.id]["coverage"] == "none")), i.id

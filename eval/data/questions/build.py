@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))  # run as a script from anywhere: the project's packages
 
-from ingest.jsonl import write_lines  # noqa: E402
+from ingest.jsonl import read_lines, write_lines  # noqa: E402
 
 HELD_OUT_PERCENT = 50
 GUIDANCE = HERE.parents[2] / "corpus" / "stalking-and-harassment-guidance.md"
@@ -55,7 +55,7 @@ def build() -> list[dict]:
     # second_pass.jsonl: a blind second labelling (README.md). Where it and the first
     # disagree on whether the guidance answers the question at all, the question is
     # `disputed`; it keeps its first-pass labels, and the eval also reports the rest alone.
-    second = {d["id"]: d for d in map(json.loads, (HERE / "second_pass.jsonl").read_text(encoding="utf-8").splitlines()) if d}
+    second = {d["id"]: d for _, d in read_lines(HERE / "second_pass.jsonl", "the second labelling pass")}
     for item in out:
         other = second.get(item["id"])
         if other is not None and (item["coverage"] == "none") != (other["coverage"] == "none"):

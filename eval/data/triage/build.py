@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))  # run as a script from anywhere: the project's packages
 
-from ingest.jsonl import write_lines  # noqa: E402
+from ingest.jsonl import read_lines, write_lines  # noqa: E402
 
 LABELS = ("immediate_danger", "threat", "child_at_risk", "self_harm")
 HELD_OUT_PERCENT = 40
@@ -51,6 +51,11 @@ _TEXTSPEAK = [
     (r"\bdon't\b", "dont"), (r"\bi'm\b", "im"), (r"\bcan't\b", "cant"), (r"\bwhat\b", "wat"), (r"\bbefore\b", "b4"),
 ]
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def _records(name: str) -> list[dict]:
+    """The JSON objects of one of this folder's line files."""
+    return [data for _, data in read_lines(HERE / name, name)]
 
 
 def _sub_all(text: str, table) -> str:
@@ -147,24 +152,19 @@ def build() -> list[dict]:
             # round 3 (collected/round3_*) is the real-question set of P8, labelled for triage
             rnd = 3 if path.name.startswith("round3_") else 2 if path.name.startswith("round2_") else 1
             real.append({**item, "origin": "real", "round": rnd})
-    review = {}
-    if (HERE / "review.jsonl").exists():
-        review = {r["id"]: r["labels"] for r in map(json.loads, (HERE / "review.jsonl").read_text(encoding="utf-8").splitlines()) if r}
-    for item in real:
-        if item["id"] in review:
-            item["labels"] = review[item["id"]]
-    # A disputed message keeps its labels, but triage training leaves it (and its
-    # variants) out: two careful readings disagree on whether it needs the 999 notice.
-    second = {r["id"]: set(r["labels"]) for r in map(json.loads, (HERE / "second_pass.jsonl").read_text(encoding="utf-8").splitlines()) if r}
+    review = {r["id"]: r["labels"] for r in _records("review.jsonl")} if (HERE / "review.jsonl").exists() else {}
+    second = {r["id"]: set(r["labels"]) for r in _records("second_pass.jsonl")}
+    kinds = {r["id"]: r["kind"] for r in _records("negative_kinds.jsonl")}
     emergency = {"immediate_danger", "threat"}
     for item in real:
+        item["labels"] = review.get(item["id"], item["labels"])
+        # A disputed message keeps its labels, but triage training leaves it (and its
+        # variants) out: two careful readings disagree on whether it needs the 999 notice.
         if item["id"] in second and bool(set(item["labels"]) & emergency) != bool(second[item["id"]] & emergency):
             item["disputed"] = True
-    kinds = {r["id"]: r["kind"] for r in map(json.loads, (HERE / "negative_kinds.jsonl").read_text(encoding="utf-8").splitlines()) if r}
-    for item in real:
         if not item["labels"] and item["id"] in kinds:
             item["kind"] = kinds[item["id"]]
-    team = [{**json.loads(line), "origin": "team"} for line in (HERE / "team_negatives.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    team = [{**r, "origin": "team"} for r in _records("team_negatives.jsonl")]
 
     group = _groups(real)
     for item in real:
