@@ -24,9 +24,10 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
 
     real_only = where(lambda i: i.origin == "real")
     # Round 2 was collected after round 1's held-out numbers had been seen (and the model
-    # changed since): its held-out part is the blind test. Round 3 is P8's real questions
-    # (ordinary questions, mostly no label): its held-out part measures noise on them.
-    by_round = {f"round{n}": where(lambda i, n=n: i.round == n) for n in (2, 3)}
+    # changed since). Round 3 is P8's real questions (ordinary questions, mostly no
+    # label): its held-out part measures noise on them. Round 4 was measured blind, on
+    # all its messages, with the head trained before it existed (README "Round 4").
+    by_round = {f"round{n}": where(lambda i, n=n: i.round == n) for n in (2, 3, 4)}
     # The messages both blind labelling passes agree on (for the emergency notice): the
     # disputed ones stay in the main figures, with their first-pass labels.
     by_round["agreed"] = where(lambda i: not i.disputed)

@@ -39,6 +39,8 @@ from ingest.jsonl import read_lines, write_lines  # noqa: E402
 
 LABELS = ("immediate_danger", "threat", "child_at_risk", "self_harm")
 HELD_OUT_PERCENT = 40
+TEST_ONLY_ROUNDS = {4}  # measured blind and kept out of training: every message is held-out
+_FIRST_BUILD = 3  # rounds 1 to 3 were first built together (see the filler pool in build())
 
 _UK = [
     (r"\b911\b", "999"), (r"\bmom\b", "mum"), (r"\bmoms\b", "mums"), (r"\bmommy\b", "mummy"), (r"\bmama\b", "mum"),
@@ -149,8 +151,10 @@ def build() -> list[dict]:
             seen.add(norm)
             # round 2 (collected/round2_*) was collected after the model's first held-out
             # measurements, so its held-out part is reported on its own as a blind test;
-            # round 3 (collected/round3_*) is the real-question set of P8, labelled for triage
-            rnd = 3 if path.name.startswith("round3_") else 2 if path.name.startswith("round2_") else 1
+            # round 3 (collected/round3_*) is the real-question set of P8, labelled for
+            # triage; round 4 (collected/round4_*) was measured blind before any training
+            match = re.match(r"round(\d+)_", path.name)
+            rnd = int(match.group(1)) if match else 1
             real.append({**item, "origin": "real", "round": rnd})
     review = {r["id"]: r["labels"] for r in _records("review.jsonl")} if (HERE / "review.jsonl").exists() else {}
     second = {r["id"]: set(r["labels"]) for r in _records("second_pass.jsonl")}
@@ -167,17 +171,27 @@ def build() -> list[dict]:
     team = [{**r, "origin": "team"} for r in _records("team_negatives.jsonl")]
 
     group = _groups(real)
+    # A source group is held-out when its hash says so, or when every message in it is
+    # from a test-only round (never trained on; README "Round 4").
+    rounds = defaultdict(set)
+    for item in real:
+        rounds[group[item["id"]]].add(item["round"])
     for item in real:
         item["group"] = group[item["id"]]
-        item["split"] = "held_out" if _stable_percent(item["group"]) < HELD_OUT_PERCENT else "train"
+        test_only = rounds[item["group"]] <= TEST_ONLY_ROUNDS
+        item["split"] = "held_out" if test_only or _stable_percent(item["group"]) < HELD_OUT_PERCENT else "train"
     for item in team:
         item["group"], item["split"] = "signpost-team", "train"
 
     variants = []
-    negatives_by_split = defaultdict(list)
+    # Filler for long-story variants: ordinary sentences of the same split. Rounds 1 to 3
+    # were built together and share one pool; a later round's messages are filler only
+    # for that round's variants and later ones, so adding a round never changes the text
+    # of an existing variant.
+    fillers = defaultdict(list)  # (split, round) -> sentences
     for item in real:
         if not item["labels"]:
-            negatives_by_split[item["split"]].extend(s for s in _sentences(item["text"]) if not _ALARMING.search(s))
+            fillers[item["split"], max(item["round"], _FIRST_BUILD)].extend(s for s in _sentences(item["text"]) if not _ALARMING.search(s))
     for item in real:
         rng = random.Random(item["id"])
         base = {k: item[k] for k in ("labels", "source", "source_title", "source_kind", "speaker", "group", "split", "round", "disputed", "kind") if k in item}
@@ -188,7 +202,8 @@ def build() -> list[dict]:
             variants.append({**base, "id": f"{item['id']}-v2", "text": frame.format(t=item["text"].strip()), "origin": "variant", "variant_of": item["id"], "style": "quoted"})
         elif item["labels"] and len(item["text"]) < 300:
             # a longer story with one dangerous part: ordinary sentences from the same split first
-            pool = negatives_by_split[item["split"]]
+            own = max(item["round"], _FIRST_BUILD)
+            pool = [s for (split, rnd), found in sorted(fillers.items()) if split == item["split"] and rnd <= own for s in found]
             story = " ".join(rng.sample(pool, min(3, len(pool))))
             text = f"{story} {item['text'].strip()}"[:600]
             variants.append({**base, "id": f"{item['id']}-v2", "text": text, "origin": "variant", "variant_of": item["id"], "style": "long_story"})
