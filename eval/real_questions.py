@@ -1,8 +1,9 @@
 """Real questions people asked online (eval/data/questions): does the answer come from
 the right section, and are off-topic questions declined?
 
-Per split (tuning, held_out), and per split on the questions whose two blind labelling
-passes agree on whether the guidance answers them (tuning_agreed, held_out_agreed):
+Per split (tuning, held_out), per split on the questions whose two blind labelling
+passes agree on whether the guidance answers them (tuning_agreed, held_out_agreed), and
+on round 4 alone (held_out_round4: collected 2026-11-30, all held-out):
 - section_hit@1 for dense only, BM25 only and the production hybrid (search alone);
 - lead_section_accuracy: the answer's first citation is from a right section (questions
   the guidance answers at least in part; an unanswered one counts as a miss);
@@ -37,13 +38,14 @@ class RealQuestion:
     speaker: str
     source: str
     disputed: bool = False  # a blind second labelling disagrees on whether it is off-topic
+    round: int = 1  # collection round; round 4 is held-out whole (measured blind, README)
 
 
 def load_real_questions(path: Path = REAL_QUESTIONS_FILE, split: str = "all") -> list[RealQuestion]:
     items = []
     for number, d in read_lines(path, "the real-question set"):
         try:
-            item = RealQuestion(d["id"], d["split"], d["question"], tuple(d["sections"]), d["coverage"], d.get("jurisdiction", ""), d.get("speaker", ""), d["source"], bool(d.get("disputed")))
+            item = RealQuestion(d["id"], d["split"], d["question"], tuple(d["sections"]), d["coverage"], d.get("jurisdiction", ""), d.get("speaker", ""), d["source"], bool(d.get("disputed")), int(d.get("round") or 1))
         except (KeyError, TypeError):
             raise ConfigError(f"{path}:{number}: not a real question (id, split, question, sections, coverage, source)") from None
         if item.split not in SPLITS or item.coverage not in ("full", "partial", "none"):
@@ -77,7 +79,7 @@ def evaluate_real_questions(pipeline, retriever, items: list[RealQuestion] | Non
     by_split = {}
     for split in SPLITS:
         # each split, and its questions both labelling passes agree on (off-topic or not)
-        for name, keep in ((split, lambda i: True), (f"{split}_agreed", lambda i: not i.disputed)):
+        for name, keep in ((split, lambda i: True), (f"{split}_agreed", lambda i: not i.disputed), (f"{split}_round4", lambda i: i.round == 4)):
             idx = [n for n, i in enumerate(items) if i.split == split and keep(i)]
             if idx:
                 by_split[name] = real_question_metrics([items[n] for n in idx], [answers[n] for n in idx], {k: [v[n] for n in idx] for k, v in searches.items()})
