@@ -1,0 +1,34 @@
+"""The evaluation data sets are what their build scripts make of the collected files,
+and a test-only round (measured blind, README) never reaches training or tuning."""
+
+import importlib.util
+
+import pytest
+
+from eval.real_questions import REAL_QUESTIONS_FILE, load_real_questions
+from eval.triage_data import MESSAGES_FILE, load_messages
+from ingest.jsonl import write_lines
+
+
+def _build_script(path):
+    spec = importlib.util.spec_from_file_location(f"build_{path.parent.name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("committed", [MESSAGES_FILE, REAL_QUESTIONS_FILE], ids=["triage", "questions"])
+def test_build_script_reproduces_the_committed_data_file(tmp_path, committed):
+    build = _build_script(committed.parent / "build.py")
+    write_lines(tmp_path / committed.name, build.build())
+    assert (tmp_path / committed.name).read_bytes() == committed.read_bytes(), f"run python {committed.parent}/build.py"
+
+
+def test_test_only_rounds_are_held_out_whole():
+    triage_build = _build_script(MESSAGES_FILE.parent / "build.py")
+    questions_build = _build_script(REAL_QUESTIONS_FILE.parent / "build.py")
+    messages = [i for i in load_messages() if i.round in triage_build.TEST_ONLY_ROUNDS]
+    questions = [q for q in load_real_questions() if q.round in questions_build.TEST_ONLY_ROUNDS]
+    assert len(messages) >= 300 and len(questions) >= 30
+    assert {i.split for i in messages} == {"held_out"}
+    assert {q.split for q in questions} == {"held_out"}
