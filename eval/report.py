@@ -99,9 +99,10 @@ def write_report(summary: dict, out: Path, baseline: dict) -> Path:
     triage_html = f"""<h2>Safety triage (held-out split)</h2>
 <p>{t_every['n']} held-out messages ({t_real['n']} real, the rest typing variants of them), split from the training data by source.
 Emergency notice (immediate_danger or threat): recall {t_every['emergency_recall']:.3f}; on messages with no label (hard negatives) it fires for {t_every['hard_negative_emergency_rate']:.3f}.
-Blind test (round 2, collected after the first held-out measurements; {triage.get('round2', {}).get('n', 0)} held-out messages):
+Round 2 (collected after the first held-out measurements; {triage.get('round2', {}).get('n', 0)} held-out messages):
 emergency recall {_fmt(triage.get('round2', {}).get('emergency_recall'))}, hard-negative emergency rate {_fmt(triage.get('round2', {}).get('hard_negative_emergency_rate'))}.
 Real questions people asked (round 3, P8's set labelled for triage; {triage.get('round3', {}).get('n', 0)} held-out messages): emergency notice on those with no label {_fmt(triage.get('round3', {}).get('hard_negative_emergency_rate'))}.
+Round 4 (collected 2026-11-30; {triage.get('round4', {}).get('n', 0)} held-out messages): emergency recall {_fmt(triage.get('round4', {}).get('emergency_recall'))}, hard-negative emergency rate {_fmt(triage.get('round4', {}).get('hard_negative_emergency_rate'))}.
 On the {triage.get('agreed', {}).get('n', 0)} held-out messages both blind labelling passes agree on: emergency recall {_fmt(triage.get('agreed', {}).get('emergency_recall'))}, hard-negative emergency rate {_fmt(triage.get('agreed', {}).get('hard_negative_emergency_rate'))}.
 Seconds per message: {triage['seconds_per_message']:.4f}.</p>
 <h3>Hard negatives by kind</h3><table><tr><th>kind</th><th>messages</th><th>emergency notice</th><th>any notice</th></tr>{k_rows}</table>
