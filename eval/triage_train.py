@@ -51,7 +51,11 @@ RECALL_TARGETS = {"immediate_danger": 0.8, "threat": 0.8, "child_at_risk": 0.92,
 # recall 0.946, hard negatives firing 0.57; 0.10 -> recall 0.959, hard negatives 0.68.
 # Eleven points of noise for 1.3 of recall, on a page that shows the 999 line anyway:
 # 0.05 it is.
-GOLDEN_CEILINGS = {"immediate_danger": 0.03, "threat": 0.03, "child_at_risk": 0.05, "self_harm": 0.05, "emergency": 0.05}
+# The child_at_risk ceiling was 0.05 until 2026-11-30. It held the head's threshold
+# above its recall target: cross-validated recall 0.868 against 0.92 (and 0.868 on round
+# 4's blind messages). The issue caps false *emergency* notices only; a Childline line
+# on an ordinary question costs little, and at 0.10 the target sets the threshold.
+GOLDEN_CEILINGS = {"immediate_danger": 0.03, "threat": 0.03, "child_at_risk": 0.1, "self_harm": 0.05, "emergency": 0.05}
 C_GRID = (1.0, 4.0, 16.0)
 FOLDS = 5
 DECIMALS = 6
