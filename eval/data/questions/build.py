@@ -13,7 +13,6 @@ measured blind before it was added) is held-out whole.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import sys
 from collections import Counter
@@ -41,10 +40,7 @@ def _page(url: str) -> str:
 def build() -> list[dict]:
     out, seen = [], set()
     for path in sorted((HERE / "collected").glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            item = json.loads(line)
+        for number, item in read_lines(path, "a collected question file"):
             unknown = set(item["sections"]) - set(SECTIONS)
             if unknown or item["coverage"] not in ("full", "partial", "none"):
                 raise SystemExit(f"{path}:{number}: unknown section {sorted(unknown)} or coverage {item['coverage']!r}")

@@ -24,7 +24,6 @@ longer story around it); each keeps its original's labels, source and split.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 import sys
@@ -141,10 +140,7 @@ def _sentences(text: str) -> list[str]:
 def build() -> list[dict]:
     real, seen = [], set()
     for path in sorted((HERE / "collected").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            item = json.loads(line)
+        for item in _records(f"collected/{path.name}"):
             norm = " ".join(item["text"].lower().split())
             if norm in seen:
                 continue  # the same quote found twice: keep the first
@@ -192,6 +188,9 @@ def build() -> list[dict]:
     for item in real:
         if not item["labels"]:
             fillers[item["split"], max(item["round"], _FIRST_BUILD)].extend(s for s in _sentences(item["text"]) if not _ALARMING.search(s))
+    pools: dict[tuple[str, int], list[str]] = {}  # (split, round) -> the filler that round's variants draw from
+    for split, rnd in fillers:
+        pools[split, rnd] = [s for (sp, r), found in sorted(fillers.items()) if sp == split and r <= rnd for s in found]
     for item in real:
         rng = random.Random(item["id"])
         base = {k: item[k] for k in ("labels", "source", "source_title", "source_kind", "speaker", "group", "split", "round", "disputed", "kind") if k in item}
@@ -202,8 +201,7 @@ def build() -> list[dict]:
             variants.append({**base, "id": f"{item['id']}-v2", "text": frame.format(t=item["text"].strip()), "origin": "variant", "variant_of": item["id"], "style": "quoted"})
         elif item["labels"] and len(item["text"]) < 300:
             # a longer story with one dangerous part: ordinary sentences from the same split first
-            own = max(item["round"], _FIRST_BUILD)
-            pool = [s for (split, rnd), found in sorted(fillers.items()) if split == item["split"] and rnd <= own for s in found]
+            pool = pools.get((item["split"], max(item["round"], _FIRST_BUILD)), [])
             story = " ".join(rng.sample(pool, min(3, len(pool))))
             text = f"{story} {item['text'].strip()}"[:600]
             variants.append({**base, "id": f"{item['id']}-v2", "text": text, "origin": "variant", "variant_of": item["id"], "style": "long_story"})
