@@ -1,5 +1,6 @@
 """The evaluation data sets are what their build scripts make of the collected files,
-and a test-only round (measured blind, README) never reaches training or tuning."""
+and a test-only round (measured blind, README) never reaches training or tuning; a
+tuning-only round (collected to tune on) never reaches held-out."""
 
 import importlib.util
 
@@ -32,3 +33,10 @@ def test_test_only_rounds_are_held_out_whole():
     assert len(messages) >= 300 and len(questions) >= 30
     assert {i.split for i in messages} == {"held_out"}
     assert {q.split for q in questions} == {"held_out"}
+
+
+def test_tuning_only_rounds_are_tuning_whole():
+    questions_build = _build_script(REAL_QUESTIONS_FILE.parent / "build.py")
+    questions = [q for q in load_real_questions() if q.round in questions_build.TUNING_ONLY_ROUNDS]
+    assert len(questions) >= 50
+    assert {q.split for q in questions} == {"tuning"}
