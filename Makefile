@@ -14,7 +14,7 @@ export ANONYMIZED_TELEMETRY := False
 export RAGAS_DO_NOT_TRACK := true
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install run serve ingest lint test test-fast eval baseline triage-model bench bench-scale browser-deps clean
+.PHONY: help install run serve ingest lint test test-fast eval baseline triage-model section-prior bench bench-scale browser-deps clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -62,6 +62,9 @@ eval: install  ## full evaluation report in reports/eval (HTML + JSON)
 triage-model: install  ## retrain the safety-triage head from eval/data/triage (deterministic)
 	$(BIN)/python eval/data/triage/build.py
 	$(BIN)/python -m eval.triage_train
+
+section-prior: install  ## retrain the search's section prior from the real questions' tuning split (deterministic)
+	$(BIN)/python -m eval.section_prior_train
 
 baseline: install  ## rerun the eval and rewrite eval/baseline.json (review the diff before committing)
 	$(BIN)/signpost ingest --quiet

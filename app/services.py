@@ -9,6 +9,7 @@ from functools import cached_property
 
 from app.settings import Settings
 from index import ChunkStore, Embedder, HybridRetriever, IndexBuilder, RetrievalWeights
+from index.section_prior import SectionPrior
 from ingest.errors import IndexUnavailable, SignpostError
 
 log = logging.getLogger("signpost.services")
@@ -62,11 +63,17 @@ class Services:
     @cached_property
     def weights(self) -> RetrievalWeights:
         s = self.settings
-        return RetrievalWeights(bm25_weight=s.bm25_weight, bm25_saturation=s.bm25_saturation, min_dense_similarity=s.min_dense_similarity, top_k=s.top_k)
+        return RetrievalWeights(bm25_weight=s.bm25_weight, bm25_saturation=s.bm25_saturation, min_dense_similarity=s.min_dense_similarity, top_k=s.top_k, prior_weight=s.section_prior_weight)
+
+    @cached_property
+    def section_prior(self) -> SectionPrior | None:
+        if self.settings.section_prior_weight == 0:
+            return None
+        return SectionPrior.load(self.settings.section_prior_file, self.embedder.model_id)
 
     @cached_property
     def retriever(self) -> HybridRetriever:
-        return HybridRetriever(self.store, self.embedder, self.weights).load()
+        return HybridRetriever(self.store, self.embedder, self.weights, self.section_prior).load()
 
     @cached_property
     def pipeline(self):

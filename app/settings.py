@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(0.3, ge=0.0, le=1.0)
     bm25_saturation: float = Field(2.0, gt=0.0)
     min_dense_similarity: float = Field(0.15, ge=-1.0, le=1.0)
+    section_prior_file: Path = Field(PROJECT_ROOT / "app" / "models" / "section_prior.json", description="The learned section prior (`make section-prior`).")
+    section_prior_weight: float | None = Field(None, ge=0.0, le=1.0, description="Unset = the weight the prior's file chose on the tuning split; 0 = off.")
 
     # Answering
     max_question_chars: int = Field(1000, ge=50, le=10000)

@@ -4,7 +4,8 @@ the right section, and are off-topic questions declined?
 Per split (tuning, held_out), per split on the questions whose two blind labelling
 passes agree on whether the guidance answers them (tuning_agreed, held_out_agreed), and
 on round 4 alone (held_out_round4: collected 2026-11-30, all held-out):
-- section_hit@1 for dense only, BM25 only and the production hybrid (search alone);
+- section_hit@1 for dense only, BM25 only, the hybrid without the section prior, and the
+  production hybrid (search alone);
 - lead_section_accuracy: the answer's first citation is from a right section (questions
   the guidance answers at least in part; an unanswered one counts as a miss);
 - answered_right_section_rate: answered with at least one citation from a right section;
@@ -74,12 +75,20 @@ def evaluate_real_questions(pipeline, retriever, items: list[RealQuestion] | Non
     """Metrics per split, and per question what came back."""
     items = items if items is not None else load_real_questions()
     answers = [pipeline.ask(i.question) for i in items]
-    variants = {"dense": retriever.with_weights(bm25_weight=0.0), "bm25": retriever.with_weights(bm25_weight=1.0), "hybrid": retriever}
+    variants = {
+        "dense": retriever.with_weights(bm25_weight=0.0, prior_weight=0.0),
+        "bm25": retriever.with_weights(bm25_weight=1.0, prior_weight=0.0),
+        "hybrid_no_prior": retriever.with_weights(prior_weight=0.0),
+        "hybrid": retriever,
+    }
     searches = {name: [[p.section for p in r.retrieve(i.question).kept] for i in items] for name, r in variants.items()}
     by_split = {}
+    late_rounds = sorted({i.round for i in items if i.round >= 4})  # each a split of its own: README
     for split in SPLITS:
-        # each split, and its questions both labelling passes agree on (off-topic or not)
-        for name, keep in ((split, lambda i: True), (f"{split}_agreed", lambda i: not i.disputed), (f"{split}_round4", lambda i: i.round == 4)):
+        # each split, its questions both labelling passes agree on (off-topic or not), and its late rounds
+        parts = [(split, lambda i: True), (f"{split}_agreed", lambda i: not i.disputed)]
+        parts += [(f"{split}_round{r}", lambda i, r=r: i.round == r) for r in late_rounds]
+        for name, keep in parts:
             idx = [n for n, i in enumerate(items) if i.split == split and keep(i)]
             if idx:
                 by_split[name] = real_question_metrics([items[n] for n in idx], [answers[n] for n in idx], {k: [v[n] for n in idx] for k, v in searches.items()})

@@ -111,8 +111,9 @@ def run_retrieval_suite(retriever: HybridRetriever, groups: dict[str, list[Golde
     chunk_text = {c.chunk_id: c.text for c in retriever.chunks}
     suites = {
         "hybrid": hybrid_search(retriever),
-        "dense_only": hybrid_search(retriever, bm25_weight=0.0),
-        "bm25_only": hybrid_search(retriever, bm25_weight=1.0),
+        "hybrid_no_prior": hybrid_search(retriever, prior_weight=0.0),
+        "dense_only": hybrid_search(retriever, bm25_weight=0.0, prior_weight=0.0),
+        "bm25_only": hybrid_search(retriever, bm25_weight=1.0, prior_weight=0.0),
         "llamaindex_default": llama_index_default_search(retriever, corpus_files),
     }
     return {group: {name: score_retriever(name, fn, items, chunk_text) for name, fn in suites.items()} for group, items in groups.items()}

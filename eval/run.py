@@ -103,7 +103,7 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
         triage = evaluate_triage(pipeline.triage)
         by_split["triage_held_out"] = triage["metrics"]
         by_split["triage_held_out_real"] = triage["real_only"]
-        for rnd in ("round2", "round3", "round4", "agreed"):
+        for rnd in ("round2", "round3", "round4", "round5", "agreed"):
             if triage[rnd]:
                 by_split[f"triage_held_out_{rnd}"] = triage[rnd]
         real = evaluate_real_questions(pipeline, services.retriever)
@@ -181,7 +181,7 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
     json_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     html = write_report(summary, report_dir, baseline)
     _print_table(result["by_split"], [sp for sp in result["by_split"] if not sp.startswith(("triage", "real_"))], list(result["metrics"]))
-    real_splits = [sp for sp in ("real_tuning", "real_held_out", "real_tuning_agreed", "real_held_out_agreed", "real_held_out_round4") if sp in result["by_split"]]
+    real_splits = [sp for sp in result["by_split"] if sp.startswith("real_")]
     if real_splits:
         print("\nreal questions people asked (eval/data/questions; sections, coverage, off-topic):")
         _print_table(result["by_split"], real_splits, list(result["by_split"][real_splits[0]]))
@@ -191,6 +191,7 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
     print(
         "(round2: collected after the first held-out measurements. round3: real questions people asked, mostly ordinary. "
         "round4: collected 2026-11-30, kept out of training, measured blind. "
+        "round5: P8's round-5 questions (collected 2026-11-30 to tune search on), kept out of triage training, measured blind. "
         "agreed: the messages two blind labelling passes agree on for the emergency notice)"
     )
     kinds = result["triage"].get("hard_negatives_by_kind") or {}

@@ -12,6 +12,11 @@ rather than divided by the query's best score: a query with only weak lexical ma
 then gets a weak bonus, not a full one. Weight and saturation are tuned on the golden
 set's tuning split (eval/); weight 0 is the dense-only baseline and weight 1 ranks by
 BM25 alone.
+
+A learned section prior (index/section_prior.py) adds weight x P(section | question) to
+each candidate's fused score, by chunk id, before the top k are taken. `prior_weight` 0
+turns it off (the dense-only and BM25-only baselines do); None uses the weight its file
+chose by cross-validation on the tuning split.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import numpy as np
 
 from index.derived import KeywordIndex, unpack_sentences, unpack_vectors, write_folder
 from index.embedder import Embedder
-from index.store import ChunkStore, Manifest, StoredChunk, doc_key_of
+from index.section_prior import SectionPrior
+from index.store import ChunkStore, Manifest, StoredChunk, chunk_id_of, doc_key_of
 from index.types import Passage, RetrievalResult
 from ingest.errors import IndexUnavailable
 from ingest.model import Chunk
@@ -39,13 +45,15 @@ class RetrievalWeights:
     min_dense_similarity: float = 0.15  # the score floor
     top_k: int = 5
     candidates: int = 40  # how many each retriever proposes before fusion
+    prior_weight: float | None = None  # section prior: None = its file's weight, 0 = off
 
 
 class HybridRetriever:
-    def __init__(self, store: ChunkStore, embedder: Embedder, weights: RetrievalWeights | None = None):
+    def __init__(self, store: ChunkStore, embedder: Embedder, weights: RetrievalWeights | None = None, prior: SectionPrior | None = None):
         self.store = store
         self.embedder = embedder
         self.weights = weights or RetrievalWeights()
+        self.prior = prior
         self._lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._manifest: Manifest | None = None
@@ -88,7 +96,7 @@ class HybridRetriever:
     def with_weights(self, **changes) -> HybridRetriever:
         """A retriever with some weights changed, sharing this one's loaded index."""
         self._ensure_current()
-        variant = HybridRetriever(self.store, self.embedder, replace(self.weights, **changes))
+        variant = HybridRetriever(self.store, self.embedder, replace(self.weights, **changes), self.prior)
         with self._lock:
             variant._manifest, variant._keywords, variant._checked_at = self._manifest, self._keywords, self._checked_at
         return variant
@@ -138,14 +146,18 @@ class HybridRetriever:
         timings["bm25_ms"] = (time.perf_counter() - t0) * 1000
 
         floor_dense = min(dense.values(), default=0.0)
+        current = [rid for rid in set(dense) | set(lexical) if doc_key_of(rid) in manifest.doc_keys]  # else another version: an ingest is half-way, or just switched
+        prior = self.prior.bonuses(query_vector, [chunk_id_of(rid) for rid in current], w.prior_weight) if self.prior is not None and w.prior_weight != 0 else {}
         ranked: list[tuple[str, dict[str, float]]] = []
-        for rid in set(dense) | set(lexical):
-            if doc_key_of(rid) not in manifest.doc_keys:
-                continue  # another version: an ingest is half-way, or just switched
+        for rid in current:
             d = dense.get(rid, floor_dense)
             raw = lexical.get(rid, 0.0)
             b = raw / (raw + w.bm25_saturation)
-            ranked.append((rid, {"dense": d, "bm25": b, "fused": (1 - w.bm25_weight) * d + w.bm25_weight * b}))
+            scores = {"dense": d, "bm25": b, "fused": (1 - w.bm25_weight) * d + w.bm25_weight * b}
+            if prior:
+                scores["prior"] = prior[chunk_id_of(rid)]
+                scores["fused"] += scores["prior"]
+            ranked.append((rid, scores))
         ranked.sort(key=lambda r: (-r[1]["fused"], r[0]))
 
         kept: list[tuple[str, dict, str]] = []

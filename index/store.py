@@ -69,6 +69,11 @@ def doc_key_of(record_id: str) -> str:
     return record_id.rsplit("/", 1)[0]
 
 
+def chunk_id_of(record_id: str) -> str:
+    """The chunk a record holds, read from its id."""
+    return record_id.rsplit("/", 1)[-1]
+
+
 @dataclass(frozen=True)
 class StoredChunk:
     """A chunk as stored: the chunk, its version, and its derived sentence data."""

@@ -89,9 +89,11 @@ def corpus_index(tmp_path_factory, embedder):
 
 @pytest.fixture(scope="session")
 def retriever(corpus_index, embedder):
+    """Search as production wires it: hybrid, with the committed section prior."""
     from index import ChunkStore, HybridRetriever
+    from index.section_prior import PRIOR_FILE, SectionPrior
 
-    return HybridRetriever(ChunkStore(corpus_index), embedder).load()
+    return HybridRetriever(ChunkStore(corpus_index), embedder, prior=SectionPrior.load(PRIOR_FILE, embedder.model_id)).load()
 
 
 def free_port() -> int:

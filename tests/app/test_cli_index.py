@@ -29,7 +29,8 @@ def test_ingest_then_search_json_contract(tmp_path):
     results = json.loads(found.stdout)
     assert len(results) == 3
     assert {"chunk_id", "doc", "section", "text", "score"} <= set(results[0])
-    assert results[0]["section"] == "Emergency Protection and Immediate Safety Measures"
+    # the passage that answers it (section prior or not; tests/index/test_retriever.py)
+    assert any("without notifying the other party" in r["text"] for r in results)
 
     batch = tmp_path / "questions.jsonl"
     batch.write_text(
