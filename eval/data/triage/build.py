@@ -38,7 +38,7 @@ from ingest.jsonl import read_lines, write_lines  # noqa: E402
 
 LABELS = ("immediate_danger", "threat", "child_at_risk", "self_harm")
 HELD_OUT_PERCENT = 40
-TEST_ONLY_ROUNDS = {4}  # measured blind and kept out of training: every message is held-out
+TEST_ONLY_ROUNDS = {4, 5}  # measured blind and kept out of training: every message is held-out
 _FIRST_BUILD = 3  # rounds 1 to 3 were first built together (see the filler pool in build())
 
 _UK = [
@@ -148,7 +148,8 @@ def build() -> list[dict]:
             # round 2 (collected/round2_*) was collected after the model's first held-out
             # measurements, so its held-out part is reported on its own as a blind test;
             # round 3 (collected/round3_*) is the real-question set of P8, labelled for
-            # triage; round 4 (collected/round4_*) was measured blind before any training
+            # triage; round 4 (collected/round4_*) was measured blind before any training;
+            # round 5 (collected/round5_*) is P8's round-5 questions, kept out of training too
             match = re.match(r"round(\d+)_", path.name)
             rnd = int(match.group(1)) if match else 1
             real.append({**item, "origin": "real", "round": rnd})
