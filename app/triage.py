@@ -15,7 +15,6 @@ retrieval, so the notices come even when search is down.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import yaml
 
 from app.text import normalise_quotes
 from ingest.errors import ConfigError
+from ingest.jsonl import read_model_file
 
 LABELS = ("immediate_danger", "threat", "child_at_risk", "self_harm")
 # Both of these call for the same notice (999 first). One more head learns that union
@@ -138,12 +138,7 @@ class TriageHead:
 
     @classmethod
     def load(cls, path: Path, embedding_model: str) -> TriageHead:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"The safety triage model {path} is missing. Build it with `make triage-model`.") from None
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"The safety triage model {path} cannot be read ({type(exc).__name__}). Rebuild it with `make triage-model`.") from None
+        data = read_model_file(path, "safety triage model", "triage-model")
         try:
             labels = tuple(data["labels"])
             head = cls(

@@ -3,7 +3,8 @@ the right section, and are off-topic questions declined?
 
 Per split (tuning, held_out), per split on the questions whose two blind labelling
 passes agree on whether the guidance answers them (tuning_agreed, held_out_agreed), and
-on round 4 alone (held_out_round4: collected 2026-11-30, all held-out):
+on each round from 4 on alone (held_out_round4: measured blind, all held-out;
+tuning_round5: collected to tune on, all tuning):
 - section_hit@1 for dense only, BM25 only, the hybrid without the section prior, and the
   production hybrid (search alone);
 - lead_section_accuracy: the answer's first citation is from a right section (questions

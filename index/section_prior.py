@@ -17,13 +17,13 @@ favoured for it, and none is held against it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ingest.errors import ConfigError
+from ingest.jsonl import read_model_file
 
 PRIOR_FILE = Path(__file__).resolve().parent.parent / "app" / "models" / "section_prior.json"
 
@@ -41,12 +41,7 @@ class SectionPrior:
     @classmethod
     def load(cls, path: Path, embedding_model: str) -> SectionPrior:
         rebuild = "Rebuild it with `make section-prior`."
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"The section prior {path} is missing. Build it with `make section-prior`.") from None
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"The section prior {path} cannot be read ({type(exc).__name__}). {rebuild}") from None
+        data = read_model_file(path, "section prior", "section-prior")
         try:
             sections = tuple(data["sections"])
             prior = cls(

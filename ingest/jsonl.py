@@ -1,4 +1,5 @@
-"""Reading line-based files (JSON Lines, or plain text lines) with one-line errors."""
+"""Reading line-based files (JSON Lines, or plain text lines) and committed model files
+with one-line errors."""
 
 from __future__ import annotations
 
@@ -7,6 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingest.errors import ConfigError
+
+
+def read_model_file(path: Path, what: str, make_target: str) -> dict:
+    """A committed model file (JSON); a missing or unreadable one is a ConfigError that
+    says which `make` target rebuilds it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"The {what} {path} is missing. Build it with `make {make_target}`.") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"The {what} {path} cannot be read ({type(exc).__name__}). Rebuild it with `make {make_target}`.") from None
 
 
 def read_lines(path: Path, what: str, plain_text: bool = False) -> Iterator[tuple[int, dict | str]]:

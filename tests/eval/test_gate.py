@@ -35,7 +35,7 @@ def test_offline_suite_passes_the_gate(healthy):
 
 def test_baselines_run_in_the_same_process(healthy):
     names = set(healthy["retrieval"]["held_out"])
-    assert names == {"hybrid", "dense_only", "bm25_only", "llamaindex_default"}
+    assert names == {"hybrid", "hybrid_no_prior", "dense_only", "bm25_only", "llamaindex_default"}
     held = healthy["retrieval"]["held_out"]
     assert held["bm25_only"]["mrr"] < held["hybrid"]["mrr"]
 
