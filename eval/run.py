@@ -103,7 +103,7 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
         triage = evaluate_triage(pipeline.triage)
         by_split["triage_held_out"] = triage["metrics"]
         by_split["triage_held_out_real"] = triage["real_only"]
-        for rnd in ("round2", "round3", "round4", "round5", "agreed"):
+        for rnd in [k for k in triage if k.startswith("round")] + ["agreed"]:
             if triage[rnd]:
                 by_split[f"triage_held_out_{rnd}"] = triage[rnd]
         real = evaluate_real_questions(pipeline, services.retriever)

@@ -70,7 +70,7 @@ class Search:
         raw = np.zeros(len(self.chunks))
         for cid, s in self.keywords.search(question, len(self.chunks)).items():
             raw[self.column[cid]] = s
-        return (1 - self.w.bm25_weight) * dense + self.w.bm25_weight * raw / (raw + self.w.bm25_saturation)
+        return self.w.fuse(dense, self.w.bm25_bonus(raw))
 
 
 def _rows(questions: list[RealQuestion], vectors: np.ndarray, sections: dict[str, int], weight: float):

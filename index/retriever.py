@@ -47,6 +47,14 @@ class RetrievalWeights:
     candidates: int = 40  # how many each retriever proposes before fusion
     prior_weight: float | None = None  # section prior: None = its file's weight, 0 = off
 
+    def bm25_bonus(self, raw):
+        """The saturated BM25 score, s / (s + c): a float, or an array of them."""
+        return raw / (raw + self.bm25_saturation)
+
+    def fuse(self, dense, bonus):
+        """The fused score before any section prior (floats or arrays)."""
+        return (1 - self.bm25_weight) * dense + self.bm25_weight * bonus
+
 
 class HybridRetriever:
     def __init__(self, store: ChunkStore, embedder: Embedder, weights: RetrievalWeights | None = None, prior: SectionPrior | None = None):
@@ -152,8 +160,8 @@ class HybridRetriever:
         for rid in current:
             d = dense.get(rid, floor_dense)
             raw = lexical.get(rid, 0.0)
-            b = raw / (raw + w.bm25_saturation)
-            scores = {"dense": d, "bm25": b, "fused": (1 - w.bm25_weight) * d + w.bm25_weight * b}
+            b = w.bm25_bonus(raw)
+            scores = {"dense": d, "bm25": b, "fused": w.fuse(d, b)}
             if prior:
                 scores["prior"] = prior[chunk_id_of(rid)]
                 scores["fused"] += scores["prior"]

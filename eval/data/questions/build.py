@@ -55,9 +55,10 @@ def build() -> list[dict]:
             rnd = int(match.group(1)) if match else 1
             if rnd > 1:
                 item["round"] = rnd
-            test_only = rnd in TEST_ONLY_ROUNDS
-            if test_only or rnd in TUNING_ONLY_ROUNDS:
-                item["split"] = "held_out" if test_only else "tuning"
+            if rnd in TEST_ONLY_ROUNDS:
+                item["split"] = "held_out"
+            elif rnd in TUNING_ONLY_ROUNDS:
+                item["split"] = "tuning"
             else:
                 item["split"] = "held_out" if int(hashlib.sha256(page.encode()).hexdigest(), 16) % 100 < HELD_OUT_PERCENT else "tuning"
             out.append({k: item[k] for k in FIELDS if k in item})
