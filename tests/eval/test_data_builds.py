@@ -35,6 +35,15 @@ def test_test_only_rounds_are_held_out_whole():
     assert {q.split for q in questions} == {"held_out"}
 
 
+def test_train_only_rounds_are_train_whole_and_leave_held_out_as_it_was():
+    triage_build = _build_script(MESSAGES_FILE.parent / "build.py")
+    messages = load_messages()
+    late = [i for i in messages if i.round in triage_build.TRAIN_ONLY_ROUNDS]
+    assert len(late) >= 300
+    assert {i.split for i in late} == {"train"}
+    assert not {i.group for i in late} & {i.group for i in messages if i.split == "held_out"}
+
+
 def test_tuning_only_rounds_are_tuning_whole():
     questions_build = _build_script(REAL_QUESTIONS_FILE.parent / "build.py")
     questions = [q for q in load_real_questions() if q.round in questions_build.TUNING_ONLY_ROUNDS]
