@@ -2,8 +2,10 @@
 
 The safety labels come from a learned head (one logistic regression per label) over
 the MiniLM sentence vector the pipeline computes anyway, next to word tf-idf features:
-no second model at answer time. The whole message and each of its segments are scored and the maximum is
-taken, because the danger in a long story is often one sentence. Thresholds were
+no second model at answer time. The whole message and each of its segments are scored,
+because the danger in a long story is often one sentence: a head takes the maximum, or
+a blend of the whole message's score and its best segment's (`aggregate`), whichever
+cross-validated better for that head. Thresholds were
 chosen for recall by cross-validation on the training split (eval/triage_train.py).
 A few rules in triage.yaml add labels where they are precise (a weapon in someone's
 hands now, a plea to call 999). Scope (other areas of law, other jurisdictions) is
@@ -124,6 +126,17 @@ class LexicalFeatures:
         return out
 
 
+def aggregate(scores: np.ndarray, whole_weight: float | None) -> float:
+    """A message's score for one head from its parts' scores (the whole message first,
+    then its segments): the maximum, or `whole_weight` x the whole message's score plus
+    the rest x its best segment's. A blend lets the story around a frightening
+    sentence ("six years ago", "my friend's ex") count, where the maximum hears the
+    sentence alone."""
+    if whole_weight is None or len(scores) < 2:
+        return float(scores.max())
+    return float(whole_weight * scores[0] + (1.0 - whole_weight) * scores[1:].max())
+
+
 @dataclass(frozen=True)
 class TriageHead:
     """Per-label logistic regression weights over [MiniLM vector, word tf-idf] and recall-first thresholds."""
@@ -132,6 +145,7 @@ class TriageHead:
     weights: np.ndarray  # (labels, dim + vocabulary)
     bias: np.ndarray  # (labels,)
     thresholds: np.ndarray  # (labels,)
+    whole_weights: tuple[float | None, ...]  # per label: None for the maximum, else the blend (aggregate)
     embedding_model: str
     lexical: LexicalFeatures
     info: dict = field(default_factory=dict, compare=False)
@@ -146,6 +160,7 @@ class TriageHead:
                 weights=np.asarray([data["heads"][lab]["weights"] for lab in labels], dtype=np.float32),
                 bias=np.asarray([data["heads"][lab]["bias"] for lab in labels], dtype=np.float32),
                 thresholds=np.asarray([data["heads"][lab]["threshold"] for lab in labels], dtype=np.float32),
+                whole_weights=tuple(_whole_weight(data["heads"][lab].get("whole_weight")) for lab in labels),
                 embedding_model=str(data["embedding_model"]),
                 lexical=LexicalFeatures({t: i for i, t in enumerate(data["lexical"]["terms"])}, np.asarray(data["lexical"]["idf"], dtype=np.float32)),
                 info={k: v for k, v in data.items() if k not in ("heads", "lexical")},
@@ -161,12 +176,25 @@ class TriageHead:
             )
         return head
 
+    def message_scores(self, probs: np.ndarray) -> np.ndarray:
+        """(labels,) scores of one message from its parts' (n, labels) probabilities."""
+        return np.array([aggregate(probs[:, k], w) for k, w in enumerate(self.whole_weights)])
+
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """(n, labels) probabilities for unit-length vectors and the texts they embed."""
         features = np.hstack([vectors, self.lexical.transform(texts)])
         if features.shape[1] != self.weights.shape[1]:
             raise ConfigError(f"The safety triage model expects {self.weights.shape[1]} features, got {features.shape[1]}. Rebuild it with `make triage-model`.")
         return 1.0 / (1.0 + np.exp(-(features @ self.weights.T + self.bias)))
+
+
+def _whole_weight(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(value)
+    return value
 
 
 def _compile(patterns) -> list[re.Pattern]:
@@ -238,7 +266,7 @@ class ScopeRules:
 class TriageResult:
     labels: frozenset = frozenset()
     emergency: bool = False  # the 999 notice: the emergency head, or a danger/threat label
-    scores: dict = field(default_factory=dict)  # head -> max probability over the message and its segments
+    scores: dict = field(default_factory=dict)  # head -> the message's score (TriageHead.message_scores)
     out_of_area: list[str] = field(default_factory=list)  # topics the guidance does not cover
     in_scope: bool = True
     other_jurisdiction: bool = False
@@ -268,15 +296,15 @@ class SafetyTriage:
         return self.assess_many([text])[0]
 
     def assess_many(self, texts: list[str]) -> list[TriageResult]:
-        """Each message scored as the max over it and its segments; all of them go
-        through the encoder in one batch."""
+        """Each message scored from it and its segments (TriageHead.message_scores); all
+        of them go through the encoder in one batch."""
         parts = [[text, *segments(text)] for text in texts]
         flat = [p for group in parts for p in group]
         vectors = self.embedder.embed(flat)
         probs = self.head.probabilities(vectors, flat)
         out, start = [], 0
         for text, group in zip(texts, parts, strict=True):
-            out.append(self._result(text, probs[start : start + len(group)].max(axis=0), vectors[start]))
+            out.append(self._result(text, self.head.message_scores(probs[start : start + len(group)]), vectors[start]))
             start += len(group)
         return out
 

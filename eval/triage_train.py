@@ -14,9 +14,10 @@ are whole messages (labelled) plus the segments of messages that lack the label
 message, the segment that scores highest out of fold when it beats the whole message
 (a multiple-instance step, kept only where it raises cross-validated average precision:
 on 2026-11-29 it did for every head, e.g. 0.765 -> 0.793 for the emergency notice).
-The regularisation C and the threshold are chosen by cross-validation grouped by
-source, on message-level scores computed as at answer time (max over the message and
-its segments): the threshold is the highest one whose out-of-fold recall, together with
+The regularisation C, how a message's score is taken from its parts (the maximum, or a
+blend of the whole message and its best segment: app/triage.py, aggregate) and the
+threshold are chosen by cross-validation grouped by source, on message-level scores
+computed as at answer time: the threshold is the highest one whose out-of-fold recall, together with
 the precise rules in app/triage.yaml, reaches the label's target.
 """
 
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.triage import HEAD_FILE, HEADS, LexicalFeatures, SafetyRules, has_head, segments
+from app.triage import HEAD_FILE, HEADS, LexicalFeatures, SafetyRules, aggregate, has_head, segments
 from eval.triage_data import MESSAGES_FILE, TriageItem, load_messages
 
 # Out-of-fold recall each threshold must reach. The notices' own targets sit a little
@@ -55,8 +56,20 @@ RECALL_TARGETS = {"immediate_danger": 0.8, "threat": 0.8, "child_at_risk": 0.92,
 # above its recall target: cross-validated recall 0.868 against 0.92 (and 0.868 on round
 # 4's blind messages). The issue caps false *emergency* notices only; a Childline line
 # on an ordinary question costs little, and at 0.10 the target sets the threshold.
-GOLDEN_CEILINGS = {"immediate_danger": 0.03, "threat": 0.03, "child_at_risk": 0.1, "self_harm": 0.05, "emergency": 0.05}
+# The emergency ceiling was 0.05 until round 6 (README "Round 6") joined the training
+# split: then 0.05 held cross-validated recall to 0.934, under the 0.96 aim (0.065 gave
+# 0.951). At 0.08 the recall target sets the threshold: recall 0.962, hard negatives
+# 0.487, golden ordinary 0.095 (with the maximum instead of the blend, 0.964, 0.537 and
+# 0.079). Recall first.
+GOLDEN_CEILINGS = {"immediate_danger": 0.03, "threat": 0.03, "child_at_risk": 0.1, "self_harm": 0.05, "emergency": 0.08}
 C_GRID = (1.0, 4.0, 16.0)
+# How a message's score comes from its parts: None is the maximum over the message and
+# its segments, a number the whole message's share in a blend with its best segment
+# (app/triage.py, aggregate). Chosen per head by cross-validated average precision.
+# On 2026-11-30 (training split with round 6): the emergency head's AP 0.766 (max) ->
+# 0.786 (max) -> 0.806 (0.3), threat 0.750 -> 0.770, immediate_danger best at 0.5;
+# child_at_risk and self_harm are best with the maximum.
+WHOLE_WEIGHTS = (None, 0.3, 0.5)
 FOLDS = 5
 DECIMALS = 6
 
@@ -122,11 +135,16 @@ class Features:
     def row_scores(self, model) -> np.ndarray:
         return model.predict_proba(self.vectors)[:, 1]
 
-    def message_scores(self, row_scores: np.ndarray) -> np.ndarray:
-        """Max probability over each message and its segments, as at answer time."""
-        out = np.zeros(len(self.items))
-        np.maximum.at(out, self.owner, row_scores)
-        return out
+    def message_scores(self, row_scores: np.ndarray, whole_weight: float | None = None) -> np.ndarray:
+        """Each message's score from its rows' scores, as at answer time (aggregate)."""
+        if whole_weight is None:
+            out = np.zeros(len(self.items))
+            np.maximum.at(out, self.owner, row_scores)
+            return out
+        parts: list[list[float]] = [[] for _ in self.items]
+        for row in np.argsort(~self.whole, kind="stable"):  # each message's whole row first
+            parts[self.owner[row]].append(row_scores[row])
+        return np.array([aggregate(np.array(p), whole_weight) for p in parts])
 
     def witnesses(self, label: str, row_scores: np.ndarray) -> np.ndarray:
         """For each positive message, its highest-scoring segment, where that segment
@@ -162,18 +180,29 @@ def _ceiling_threshold(scores: np.ndarray, ceiling: float) -> float:
     return float(np.nextafter(ranked[allowed], 1.0)) if allowed < len(ranked) else 0.0
 
 
-def _cross_validate(feats: Features, label: str, folds: np.ndarray, counted: np.ndarray, c: float, witnesses: np.ndarray | None) -> tuple[float, np.ndarray, np.ndarray]:
-    """Average precision (on the `counted` messages), message scores and row scores, all out of fold."""
-    from sklearn.metrics import average_precision_score
-
-    positive = feats.positive(label)
+def _cross_validate(feats: Features, label: str, folds: np.ndarray, c: float, witnesses: np.ndarray | None) -> np.ndarray:
+    """Row scores, out of fold."""
     row_folds = folds[feats.owner]
     rows = np.zeros(len(feats.texts))
     for k in range(FOLDS):
         x, y = feats.rows(label, folds != k, witnesses)
         rows[row_folds == k] = feats.row_scores(_model(c).fit(x, y))[row_folds == k]
-    oof = feats.message_scores(rows)
-    return float(average_precision_score(positive[counted], oof[counted])), oof, rows
+    return rows
+
+
+def _best_aggregate(feats: Features, label: str, counted: np.ndarray, rows: np.ndarray, whole_weights=WHOLE_WEIGHTS) -> tuple[float, float | None, np.ndarray]:
+    """The average precision (on the `counted` messages), whole weight and message
+    scores of the aggregate that ranks these out-of-fold rows best."""
+    from sklearn.metrics import average_precision_score
+
+    positive = feats.positive(label)
+    best = None
+    for weight in whole_weights:
+        oof = feats.message_scores(rows, weight)
+        ap = float(average_precision_score(positive[counted], oof[counted]))
+        if best is None or ap > best[0] + 1e-9:
+            best = (ap, weight, oof)
+    return best
 
 
 def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[float, ...]] | None = None) -> dict:
@@ -200,17 +229,18 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
         positive = feats.positive(label)
         best = None
         for c in (c_grid or {}).get(label, C_GRID):
-            ap, oof, rows = _cross_validate(feats, label, folds, counted, c, None)
+            rows = _cross_validate(feats, label, folds, c, None)
+            ap, weight, oof = _best_aggregate(feats, label, counted, rows)
             if best is None or ap > best[0] + 1e-9:
-                best = (ap, c, oof, rows)
-        ap, c, oof, rows = best
+                best = (ap, c, weight, oof, rows)
+        ap, c, weight, oof, rows = best
         # Multiple-instance step: a long message is labelled as a whole, but its danger
         # sits in one sentence. Each positive message's best-scoring segment (out of
         # fold) is added as a positive row, and kept if cross-validation improves.
         witnesses = feats.witnesses(label, rows)
-        mil_ap, mil_oof, _ = _cross_validate(feats, label, folds, counted, c, witnesses)
+        mil_ap, mil_weight, mil_oof = _best_aggregate(feats, label, counted, _cross_validate(feats, label, folds, c, witnesses))
         if mil_ap > ap + 1e-9:
-            ap, oof = mil_ap, mil_oof
+            ap, weight, oof = mil_ap, mil_weight, mil_oof
         else:
             witnesses = None
         if label == "emergency":  # what the danger and threat labels already catch
@@ -238,6 +268,7 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
         negatives = counted & ~positive
         report[label] = {
             "C": c,
+            "whole_weight": weight,
             "cv_average_precision": round(float(ap), 4),
             "cv_recall": round(float(fired[counted & positive].mean()), 4),
             "cv_false_alarm_rate": round(float(fired[negatives].mean()), 4),
@@ -253,6 +284,7 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
             "weights": [round(float(w), DECIMALS) for w in model.coef_[0]],
             "bias": round(float(model.intercept_[0]), DECIMALS),
             "threshold": round(threshold, DECIMALS),
+            "whole_weight": weight,
         }
         if label != "emergency":
             hits = np.array([label in found for found in rule_labels])
@@ -294,7 +326,7 @@ def dump_head(head: dict) -> str:
     lines.append(' "heads": {')
     for n, (label, h) in enumerate(head["heads"].items()):
         end = "," if n < len(head["heads"]) - 1 else ""
-        lines.append(f'  "{label}": {{"bias": {json.dumps(h["bias"])}, "threshold": {json.dumps(h["threshold"])}, "weights": {json.dumps(h["weights"])}}}{end}')
+        lines.append(f'  "{label}": {{"bias": {json.dumps(h["bias"])}, "threshold": {json.dumps(h["threshold"])}, "whole_weight": {json.dumps(h["whole_weight"])}, "weights": {json.dumps(h["weights"])}}}{end}')
     lines.append(" },")
     lines.append(f' "lexical": {{"terms": {json.dumps(head["lexical"]["terms"], ensure_ascii=False)}, "idf": {json.dumps(head["lexical"]["idf"])}}}')
     lines.append("}")
@@ -327,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for label, r in head["cross_validation"].items():
         print(
-            f"{label:17s} C={r['C']:<4} threshold={head['heads'][label]['threshold']:.3f}  cv recall {r['cv_recall']:.3f}  "
+            f"{label:17s} C={r['C']:<4} {'max' if r['whole_weight'] is None else 'blend ' + str(r['whole_weight']):9s} threshold={head['heads'][label]['threshold']:.3f}  cv recall {r['cv_recall']:.3f}  "
             f"cv false alarms {r['cv_false_alarm_rate']:.3f} (golden ordinary {r['cv_false_alarm_rate_golden_ordinary']:.3f})  "
             f"hard negatives {r['cv_false_alarm_rate_hard_negatives']:.3f}  AP {r['cv_average_precision']:.3f}"
             + (f"  rules: +{r['rule_catches_beyond_head']} beyond the head, {r['rule_false_alarms']} false" if "rule_false_alarms" in r else "")

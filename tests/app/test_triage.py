@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from app.triage import HEAD_FILE, HEADS, LABELS, SafetyTriage, TriageHead, normalise_message, segments
+from app.triage import HEAD_FILE, HEADS, LABELS, SafetyTriage, TriageHead, aggregate, normalise_message, segments
 from ingest.errors import ConfigError
 from tests.conftest import run_cli
 
@@ -124,6 +124,34 @@ def test_a_head_trained_on_another_embedding_model_is_refused(tmp_path, embedder
         TriageHead.load(path, embedder.model_id)
 
 
+def test_a_message_score_is_the_maximum_or_a_blend_of_the_whole_and_its_best_segment():
+    parts = np.array([0.2, 0.9, 0.4])  # the whole message, then its segments
+    assert aggregate(parts, None) == pytest.approx(0.9)
+    assert aggregate(parts, 0.3) == pytest.approx(0.3 * 0.2 + 0.7 * 0.9)
+    assert aggregate(np.array([0.6]), 0.3) == pytest.approx(0.6)  # no segments: the whole message's score
+    # a blend lets the story count: a past threat in a calm story scores under its sentence alone
+    assert aggregate(parts, 0.3) < aggregate(parts, None)
+
+
+@pytest.mark.parametrize("weight", [1.5, -0.1, "half"])
+def test_a_head_with_a_bad_whole_weight_is_refused(tmp_path, embedder, weight):
+    data = json.loads(HEAD_FILE.read_text(encoding="utf-8"))
+    data["heads"]["emergency"]["whole_weight"] = weight
+    path = tmp_path / "head.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match="not in the expected format"):
+        TriageHead.load(path, embedder.model_id)
+
+
+def test_the_triage_scores_use_each_heads_aggregate(triage):
+    story = "It was six years ago and I have moved on. He said he would kill me. Now I just want to know if I can get the records."
+    result = triage.assess(story)
+    parts = [story, *segments(story)]
+    probs = triage.head.probabilities(triage.embedder.embed(parts), parts)
+    for k, head in enumerate(triage.head.labels):
+        assert result.scores[head] == pytest.approx(aggregate(probs[:, k], triage.head.whole_weights[k]), abs=2e-3)
+
+
 def test_committed_head_matches_the_embedding_model_and_labels(embedder):
     head = TriageHead.load(HEAD_FILE, embedder.model_id)
     assert head.labels == HEADS and head.labels[: len(LABELS)] == LABELS
@@ -198,6 +226,7 @@ def test_make_triage_model_rebuilds_the_committed_head(embedder):
     assert rebuilt["training_data_sha256"] == committed["training_data_sha256"]
     assert rebuilt["lexical"]["terms"] == committed["lexical"]["terms"]
     for head, data in committed["heads"].items():
+        assert rebuilt["heads"][head]["whole_weight"] == data["whole_weight"]
         assert rebuilt["heads"][head]["threshold"] == pytest.approx(data["threshold"], abs=1e-3)
         assert np.allclose(rebuilt["heads"][head]["weights"], data["weights"], atol=1e-3)
 
