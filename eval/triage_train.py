@@ -17,8 +17,8 @@ on 2026-11-29 it did for every head, e.g. 0.765 -> 0.793 for the emergency notic
 The regularisation C, how a message's score is taken from its parts (the maximum, or a
 blend of the whole message and its best segment: app/triage.py, aggregate) and the
 threshold are chosen by cross-validation grouped by source, on message-level scores
-computed as at answer time: the threshold is the highest one whose out-of-fold recall, together with
-the precise rules in app/triage.yaml, reaches the label's target.
+computed as at answer time: the threshold is the highest one whose out-of-fold recall,
+together with the precise rules in app/triage.yaml, reaches the label's target.
 """
 
 from __future__ import annotations
@@ -66,9 +66,9 @@ C_GRID = (1.0, 4.0, 16.0)
 # How a message's score comes from its parts: None is the maximum over the message and
 # its segments, a number the whole message's share in a blend with its best segment
 # (app/triage.py, aggregate). Chosen per head by cross-validated average precision.
-# On 2026-11-30 (training split with round 6): the emergency head's AP 0.766 (max) ->
-# 0.786 (max) -> 0.806 (0.3), threat 0.750 -> 0.770, immediate_danger best at 0.5;
-# child_at_risk and self_harm are best with the maximum.
+# On 2026-11-30 (training split with round 6): the emergency head's AP 0.786 (max) ->
+# 0.806 (0.3), threat 0.750 -> 0.770, immediate_danger best at 0.5; child_at_risk and
+# self_harm are best with the maximum.
 WHOLE_WEIGHTS = (None, 0.3, 0.5)
 FOLDS = 5
 DECIMALS = 6
@@ -190,14 +190,14 @@ def _cross_validate(feats: Features, label: str, folds: np.ndarray, c: float, wi
     return rows
 
 
-def _best_aggregate(feats: Features, label: str, counted: np.ndarray, rows: np.ndarray, whole_weights=WHOLE_WEIGHTS) -> tuple[float, float | None, np.ndarray]:
+def _best_aggregate(feats: Features, label: str, counted: np.ndarray, rows: np.ndarray) -> tuple[float, float | None, np.ndarray]:
     """The average precision (on the `counted` messages), whole weight and message
     scores of the aggregate that ranks these out-of-fold rows best."""
     from sklearn.metrics import average_precision_score
 
     positive = feats.positive(label)
     best = None
-    for weight in whole_weights:
+    for weight in WHOLE_WEIGHTS:
         oof = feats.message_scores(rows, weight)
         ap = float(average_precision_score(positive[counted], oof[counted]))
         if best is None or ap > best[0] + 1e-9:
