@@ -1,5 +1,5 @@
 """The learned section prior: loads only a file that fits, adds its bonus by chunk id,
-and is rebuilt byte for byte by `make section-prior`."""
+and is rebuilt by `make section-prior` (the same choice and model)."""
 
 import json
 
@@ -57,10 +57,23 @@ def test_search_adds_the_prior_to_the_fused_score_and_weight_zero_turns_it_off(r
 
 @pytest.mark.slow
 def test_make_section_prior_rebuilds_the_committed_file(tmp_path):
+    """The same choice and the same model. Not byte for byte: on another machine the
+    MiniLM vectors differ in their last bits, and the weakly regularised settings (C 32)
+    then converge to slightly different fits. On 2026-11-30 a fresh-clone CI found some C
+    32 rows of the trade-off table one question apart (0.0192 of 52 real questions, 0.0179
+    of 56 golden ones). The chosen setting and its model came out the same."""
     from eval.section_prior_train import main
 
     assert main(["--out", str(tmp_path / "prior.json")]) == 0
-    assert (tmp_path / "prior.json").read_bytes() == PRIOR_FILE.read_bytes(), "run `make section-prior`"
+    rebuilt = json.loads((tmp_path / "prior.json").read_text(encoding="utf-8"))
+    committed = json.loads(PRIOR_FILE.read_text(encoding="utf-8"))
+    floats = ("weights", "bias", "tradeoff")
+    assert {k: v for k, v in rebuilt.items() if k not in floats} == {k: v for k, v in committed.items() if k not in floats}, "run `make section-prior`"
+    assert np.allclose(rebuilt["weights"], committed["weights"], atol=1e-4) and np.allclose(rebuilt["bias"], committed["bias"], atol=1e-4)
+    assert len(rebuilt["tradeoff"]) == len(committed["tradeoff"])
+    for new, old in zip(rebuilt["tradeoff"], committed["tradeoff"], strict=True):
+        assert {k: new[k] for k in ("C", "question_weight", "prior_weight")} == {k: old[k] for k in ("C", "question_weight", "prior_weight")}
+        assert all(new[k] == pytest.approx(old[k], abs=0.02) for k in new if k not in ("C", "question_weight", "prior_weight"))  # one question
 
 
 def test_every_current_chunk_of_the_shipped_guidance_is_known_to_the_prior(prior, retriever):
