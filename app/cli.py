@@ -119,7 +119,7 @@ def cmd_search(args, settings) -> int:
     if args.json:
         data = [p.to_dict() for p in result.kept]
         if args.debug:
-            data = {"kept": data, "rejected": [{**p.to_dict(), "reason": p.reason} for p in result.rejected]}
+            data = {"searched": result.query, "kept": data, "rejected": [{**p.to_dict(), "reason": p.reason} for p in result.rejected]}
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
     if not result.kept:
@@ -128,6 +128,8 @@ def cmd_search(args, settings) -> int:
         print(f"{i}. [{p.score:.3f}] {p.heading}  ({p.doc_id}#{p.anchor})")
         print(f"   {p.text}\n")
     if args.debug:
+        if result.query != args.query:
+            print(f"(searched as: {result.query})")
         for p in result.rejected:
             print(f"- rejected ({p.reason}) [{p.scores.get('dense', 0):.3f}] {p.heading}: {p.text[:80]}...")
     return 0

@@ -128,7 +128,8 @@ class ComposeStage(Stage):
         self.composer = composer
 
     def run(self, ctx):
-        ctx.sentences, ctx.composer = self.composer.compose(ctx.retrieval_query, ctx.query_vector, ctx.retrieval.kept)
+        # What was searched: the question plus the guidance's words for a lay phrasing in it
+        ctx.sentences, ctx.composer = self.composer.compose(ctx.retrieval.query or ctx.retrieval_query, ctx.retrieval.query_vector if ctx.retrieval.query_vector is not None else ctx.query_vector, ctx.retrieval.kept)
         if not ctx.sentences:
             ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
             return Status.NOT_COVERED

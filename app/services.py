@@ -9,6 +9,7 @@ from functools import cached_property
 
 from app.settings import Settings
 from index import ChunkStore, Embedder, HybridRetriever, IndexBuilder, RetrievalWeights
+from index.lay_terms import LayTerms
 from index.section_prior import SectionPrior
 from ingest.errors import IndexUnavailable, SignpostError
 
@@ -63,7 +64,7 @@ class Services:
     @cached_property
     def weights(self) -> RetrievalWeights:
         s = self.settings
-        return RetrievalWeights(bm25_weight=s.bm25_weight, bm25_saturation=s.bm25_saturation, min_dense_similarity=s.min_dense_similarity, top_k=s.top_k, prior_weight=s.section_prior_weight)
+        return RetrievalWeights(bm25_weight=s.bm25_weight, bm25_saturation=s.bm25_saturation, min_dense_similarity=s.min_dense_similarity, top_k=s.top_k, prior_weight=s.section_prior_weight, lay_terms=s.lay_terms)
 
     @cached_property
     def section_prior(self) -> SectionPrior | None:
@@ -72,8 +73,12 @@ class Services:
         return SectionPrior.load(self.settings.section_prior_file, self.embedder.model_id)
 
     @cached_property
+    def lay_terms(self) -> LayTerms | None:
+        return LayTerms.load() if self.settings.lay_terms else None
+
+    @cached_property
     def retriever(self) -> HybridRetriever:
-        return HybridRetriever(self.store, self.embedder, self.weights, self.section_prior).load()
+        return HybridRetriever(self.store, self.embedder, self.weights, self.section_prior, self.lay_terms).load()
 
     @cached_property
     def pipeline(self):

@@ -77,8 +77,8 @@ def evaluate_real_questions(pipeline, retriever, items: list[RealQuestion] | Non
     items = items if items is not None else load_real_questions()
     answers = [pipeline.ask(i.question) for i in items]
     variants = {
-        "dense": retriever.with_weights(bm25_weight=0.0, prior_weight=0.0),
-        "bm25": retriever.with_weights(bm25_weight=1.0, prior_weight=0.0),
+        "dense": retriever.with_weights(bm25_weight=0.0, prior_weight=0.0, lay_terms=False),
+        "bm25": retriever.with_weights(bm25_weight=1.0, prior_weight=0.0, lay_terms=False),
         "hybrid_no_prior": retriever.with_weights(prior_weight=0.0),
         "hybrid": retriever,
     }

@@ -112,8 +112,8 @@ def run_retrieval_suite(retriever: HybridRetriever, groups: dict[str, list[Golde
     suites = {
         "hybrid": hybrid_search(retriever),
         "hybrid_no_prior": hybrid_search(retriever, prior_weight=0.0),
-        "dense_only": hybrid_search(retriever, bm25_weight=0.0, prior_weight=0.0),
-        "bm25_only": hybrid_search(retriever, bm25_weight=1.0, prior_weight=0.0),
+        "dense_only": hybrid_search(retriever, bm25_weight=0.0, prior_weight=0.0, lay_terms=False),
+        "bm25_only": hybrid_search(retriever, bm25_weight=1.0, prior_weight=0.0, lay_terms=False),
         "llamaindex_default": llama_index_default_search(retriever, corpus_files),
     }
     return {group: {name: score_retriever(name, fn, items, chunk_text) for name, fn in suites.items()} for group, items in groups.items()}

@@ -17,6 +17,10 @@ A learned section prior (index/section_prior.py) adds weight x P(section | quest
 each candidate's fused score, by chunk id, before the top k are taken. `prior_weight` 0
 turns it off (the dense-only and BM25-only baselines do); None uses the weight its file
 chose by cross-validation on the tuning split.
+
+Lay phrasings (index/lay_terms.py) are searched in the guidance's words too: "without
+him knowing" also searches "without notifying the other party". `lay_terms` False turns
+it off (the baselines do).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import numpy as np
 
 from index.derived import KeywordIndex, unpack_sentences, unpack_vectors, write_folder
 from index.embedder import Embedder
+from index.lay_terms import LayTerms
 from index.section_prior import SectionPrior
 from index.store import ChunkStore, Manifest, StoredChunk, chunk_id_of, doc_key_of
 from index.types import Passage, RetrievalResult
@@ -46,6 +51,7 @@ class RetrievalWeights:
     top_k: int = 5
     candidates: int = 40  # how many each retriever proposes before fusion
     prior_weight: float | None = None  # section prior: None = its file's weight, 0 = off
+    lay_terms: bool = True  # search lay phrasings in the guidance's words too (if the retriever has them)
 
     def bm25_bonus(self, raw):
         """The saturated BM25 score, s / (s + c): a float, or an array of them."""
@@ -57,11 +63,12 @@ class RetrievalWeights:
 
 
 class HybridRetriever:
-    def __init__(self, store: ChunkStore, embedder: Embedder, weights: RetrievalWeights | None = None, prior: SectionPrior | None = None):
+    def __init__(self, store: ChunkStore, embedder: Embedder, weights: RetrievalWeights | None = None, prior: SectionPrior | None = None, lay_terms: LayTerms | None = None):
         self.store = store
         self.embedder = embedder
         self.weights = weights or RetrievalWeights()
         self.prior = prior
+        self.lay_terms = lay_terms
         self._lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._manifest: Manifest | None = None
@@ -104,7 +111,7 @@ class HybridRetriever:
     def with_weights(self, **changes) -> HybridRetriever:
         """A retriever with some weights changed, sharing this one's loaded index."""
         self._ensure_current()
-        variant = HybridRetriever(self.store, self.embedder, replace(self.weights, **changes), self.prior)
+        variant = HybridRetriever(self.store, self.embedder, replace(self.weights, **changes), self.prior, self.lay_terms)
         with self._lock:
             variant._manifest, variant._keywords, variant._checked_at = self._manifest, self._keywords, self._checked_at
         return variant
@@ -139,6 +146,10 @@ class HybridRetriever:
         timings: dict[str, float] = {}
 
         t0 = time.perf_counter()
+        if self.lay_terms is not None and w.lay_terms:
+            searched = self.lay_terms.expand(query)
+            if searched != query:
+                query, query_vector = searched, None  # a vector passed in is the bare query's
         if query_vector is None:
             query_vector = self.embedder.embed_one(query)
         timings["embed_ms"] = (time.perf_counter() - t0) * 1000
@@ -185,7 +196,7 @@ class HybridRetriever:
         def passages(rows):
             return [replace(passage_from_record(records[rid], manifest.embedding_dim, sc["fused"], sc), reason=why) for rid, sc, why in rows if rid in records]
 
-        return RetrievalResult(kept=passages(kept), rejected=passages(rejected) if explain else [], timings_ms=timings)
+        return RetrievalResult(kept=passages(kept), rejected=passages(rejected) if explain else [], timings_ms=timings, query=query, query_vector=query_vector)
 
     def _dense(self, vector: np.ndarray, n: int) -> dict[str, float]:
         """The n nearest record ids of the current generation, with cosine similarity.

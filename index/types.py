@@ -53,3 +53,7 @@ class RetrievalResult:
     kept: list[Passage]
     rejected: list[Passage]
     timings_ms: dict = field(default_factory=dict)
+    # What was searched: the query, with the guidance's words for any lay phrasing in it
+    # (index/lay_terms.py), and that text's vector. The composer scores sentences on them.
+    query: str = ""
+    query_vector: np.ndarray | None = field(default=None, compare=False, repr=False)

@@ -89,11 +89,12 @@ def corpus_index(tmp_path_factory, embedder):
 
 @pytest.fixture(scope="session")
 def retriever(corpus_index, embedder):
-    """Search as production wires it: hybrid, with the committed section prior."""
+    """Search as production wires it: hybrid, with the committed section prior and lay terms."""
     from index import ChunkStore, HybridRetriever
+    from index.lay_terms import LayTerms
     from index.section_prior import PRIOR_FILE, SectionPrior
 
-    return HybridRetriever(ChunkStore(corpus_index), embedder, prior=SectionPrior.load(PRIOR_FILE, embedder.model_id)).load()
+    return HybridRetriever(ChunkStore(corpus_index), embedder, prior=SectionPrior.load(PRIOR_FILE, embedder.model_id), lay_terms=LayTerms.load()).load()
 
 
 def free_port() -> int:

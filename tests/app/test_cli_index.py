@@ -31,6 +31,9 @@ def test_ingest_then_search_json_contract(tmp_path):
     assert {"chunk_id", "doc", "section", "text", "score"} <= set(results[0])
     # the passage that answers it (section prior or not; tests/index/test_retriever.py)
     assert any("without notifying the other party" in r["text"] for r in results)
+    debug = json.loads(run_cli("search", "can I apply without the other person knowing", "--k", "3", "--json", "--debug").stdout)
+    assert debug["searched"] == "can I apply without the other person knowing (without notifying the other party)"  # index/lay_terms.yaml
+    assert [p["chunk_id"] for p in debug["kept"]] == [r["chunk_id"] for r in results]
 
     batch = tmp_path / "questions.jsonl"
     batch.write_text(

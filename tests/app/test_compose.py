@@ -59,3 +59,12 @@ def test_restraining_order_answer_says_who_acts(pipeline):
     assert answer.status.value == "answered"
     assert "police" in answer.answer.split("[")[0].lower() or "court" in answer.answer.split("[")[0].lower()
     assert not points_back(answer.answer)
+
+
+def test_non_molestation_order_without_him_knowing_says_it_can_be_done_without_notice(pipeline):
+    # P8's example: the passage is found through the lay term (index/lay_terms.yaml), and
+    # the composer scores sentences on the same searched text, so the sentence is used.
+    answer = pipeline.ask("Can I get a non-molestation order without him knowing?")
+    assert answer.status.value == "answered"
+    assert "without notifying the other party" in answer.answer
+    assert not points_back(answer.answer)
