@@ -30,7 +30,7 @@ GUIDANCE = HERE.parents[2] / "corpus" / "stalking-and-harassment-guidance.md"
 # The guidance's top-level sections, the only labels a question may carry.
 SECTIONS = tuple(line[3:].strip() for line in GUIDANCE.read_text(encoding="utf-8").splitlines() if line.startswith("## "))
 TEST_ONLY_ROUNDS = {4}  # measured blind and kept out of tuning: every question is held-out
-TUNING_ONLY_ROUNDS = {5}  # collected to tune on (README "Round 5"): every question is tuning
+TUNING_ONLY_ROUNDS = {5, 6}  # collected to tune on (README "Round 5", "Round 6"): every question is tuning
 FIELDS = ("id", "split", "question", "sections", "coverage", "jurisdiction", "speaker", "source", "source_title", "source_kind", "form", "round", "disputed")
 
 
