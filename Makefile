@@ -14,7 +14,7 @@ export ANONYMIZED_TELEMETRY := False
 export RAGAS_DO_NOT_TRACK := true
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install run serve ingest lint test test-fast eval baseline triage-model section-prior bench bench-scale browser-deps clean
+.PHONY: help install run serve ingest lint test test-fast eval baseline triage-model section-prior coverage-model bench bench-scale browser-deps clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -65,6 +65,10 @@ triage-model: install  ## retrain the safety-triage head from eval/data/triage (
 
 section-prior: install  ## retrain the search's section prior from the real questions' tuning split (deterministic)
 	$(BIN)/python -m eval.section_prior_train
+
+coverage-model: install  ## retrain the coverage check from the tuning splits, on what the pipeline answers (deterministic on one machine)
+	$(BIN)/signpost ingest --quiet
+	$(BIN)/python -m eval.coverage_train
 
 baseline: install  ## rerun the eval and rewrite eval/baseline.json (review the diff before committing)
 	$(BIN)/signpost ingest --quiet

@@ -1,6 +1,7 @@
 """The answer pipeline: small stages run in order, any of which may end the run.
 
-QuestionGuard -> SafetyTriage -> Retrieve -> Compose -> CitationVerifier -> finish.
+QuestionGuard -> SafetyTriage -> Retrieve (and the coverage check) -> Compose ->
+CitationVerifier -> finish.
 Expected outcomes (an empty question, a topic the guidance does not cover) are
 statuses with fixed messages (app/messages.py), never exceptions.
 """
@@ -18,6 +19,7 @@ from app import messages
 from app.answer import Answer, Citation, Notice, Sentence, Status
 from app.compose import ExtractiveComposer, LLMComposer
 from app.conversation import retrieval_query, trim_history
+from app.coverage import CoverageHead
 from app.guard import QuestionGuard
 from app.signposts import Signposts
 from app.triage import SafetyTriage, TriageResult
@@ -102,10 +104,11 @@ class TriageStage(Stage):
 class RetrieveStage(Stage):
     name = "retrieve"
 
-    def __init__(self, retriever: Callable[[], HybridRetriever]):
+    def __init__(self, retriever: Callable[[], HybridRetriever], coverage: CoverageHead | None = None):
         # A provider, not the retriever: the index is opened when a question needs it,
         # so triage (before this stage) works while the index or Chroma is down.
         self.retriever = retriever
+        self.coverage = coverage
 
     def run(self, ctx):
         retriever = self.retriever()
@@ -117,6 +120,10 @@ class RetrieveStage(Stage):
         ctx.retrieval = retriever.retrieve(ctx.retrieval_query, query_vector=ctx.query_vector, explain=False)
         if not ctx.retrieval.kept:
             ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
+            return Status.NOT_COVERED
+        if self.coverage is not None and self.coverage.declines(ctx.query_vector):
+            # the passages found are shown as "may be related", not as an answer
+            ctx.reason, ctx.message = "off_topic", messages.NOT_COVERED["off_topic"]
             return Status.NOT_COVERED
         return None
 
@@ -246,7 +253,7 @@ def build_pipeline(services, retriever: Callable[[], HybridRetriever] | None = N
         [
             GuardStage(QuestionGuard(s.max_question_chars), s.history_turns),
             TriageStage(triage, signposts),
-            RetrieveStage(retriever),
+            RetrieveStage(retriever, services.coverage_head),
             ComposeStage(composer),
             VerifyStage(CitationVerifier(bank)),
         ],

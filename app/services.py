@@ -7,6 +7,7 @@ import threading
 import time
 from functools import cached_property
 
+from app.coverage import CoverageHead
 from app.settings import Settings
 from index import ChunkStore, Embedder, HybridRetriever, IndexBuilder, RetrievalWeights
 from index.lay_terms import LayTerms
@@ -71,6 +72,12 @@ class Services:
         if self.settings.section_prior_weight == 0:
             return None
         return SectionPrior.load(self.settings.section_prior_file, self.embedder.model_id)
+
+    @cached_property
+    def coverage_head(self) -> CoverageHead | None:
+        if self.settings.coverage_threshold == 1.0:
+            return None
+        return CoverageHead.load(self.settings.coverage_head_file, self.embedder.model_id, self.settings.coverage_threshold)
 
     @cached_property
     def lay_terms(self) -> LayTerms | None:

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     min_dense_similarity: float = Field(0.15, ge=-1.0, le=1.0)
     section_prior_file: Path = Field(PROJECT_ROOT / "app" / "models" / "section_prior.json", description="The learned section prior (`make section-prior`).")
     section_prior_weight: float | None = Field(None, ge=0.0, le=1.0, description="Unset = the weight the prior's file chose on the tuning split; 0 = off.")
+    coverage_head_file: Path = Field(PROJECT_ROOT / "app" / "models" / "coverage_head.json", description="The learned coverage check (`make coverage-model`).")
+    coverage_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Unset = the threshold its file chose on the tuning splits; 1 = off.")
     lay_terms: bool = Field(True, description="Also search lay phrasings in the guidance's words (index/lay_terms.yaml); false for a corpus of other documents.")
 
     # Answering

