@@ -8,7 +8,9 @@ cover this", trained by `make coverage-model` (eval/coverage_train.py) on the re
 questions' and the golden set's *tuning* splits. When it is sure enough (its threshold,
 chosen by cross-validation on those splits so that no answerable tuning question loses
 its right-section answer), the question is "not covered", and the passages search found
-are shown as "may be related", not as an answer.
+are shown as "may be related", not as an answer. It reads only questions of at least
+`min_words` words (chosen with it): on short, plain questions it takes topic words for
+off-topic ones.
 
 It only ever declines: it never makes an answer of a question the rest of the pipeline
 would decline. The threshold 1 turns it off (`SIGNPOST_COVERAGE_THRESHOLD=1`, for a
@@ -34,6 +36,7 @@ class CoverageHead:
     bias: float
     threshold: float  # decline when P(off-topic) is above this; 1 = never
     embedding_model: str
+    min_words: int = 0  # the check reads only questions at least this long
     info: dict = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -46,6 +49,7 @@ class CoverageHead:
                 bias=float(data["bias"]),
                 threshold=float(data["threshold"] if threshold is None else threshold),
                 embedding_model=str(data["embedding_model"]),
+                min_words=int(data["min_words"]),
                 info={k: v for k, v in data.items() if k not in ("weights", "bias")},
             )
         except (KeyError, TypeError, ValueError):
@@ -61,5 +65,7 @@ class CoverageHead:
             raise ConfigError(f"The coverage head expects {self.weights.shape[0]}-dimensional vectors, got {query_vector.shape[-1]}. Rebuild it with `make coverage-model`.")
         return float(1.0 / (1.0 + np.exp(-(float(self.weights @ query_vector.astype(np.float32)) + self.bias))))
 
-    def declines(self, query_vector: np.ndarray) -> bool:
-        return self.threshold < 1.0 and self.off_topic_probability(query_vector) > self.threshold
+    def declines(self, query_vector: np.ndarray, question: str) -> bool:
+        if self.threshold >= 1.0 or len(question.split()) < self.min_words:
+            return False
+        return self.off_topic_probability(query_vector) > self.threshold

@@ -121,7 +121,7 @@ class RetrieveStage(Stage):
         if not ctx.retrieval.kept:
             ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
             return Status.NOT_COVERED
-        if self.coverage is not None and self.coverage.declines(ctx.query_vector):
+        if self.coverage is not None and self.coverage.declines(ctx.query_vector, ctx.question):
             # the passages found are shown as "may be related", not as an answer
             ctx.reason, ctx.message = "off_topic", messages.NOT_COVERED["off_topic"]
             return Status.NOT_COVERED

