@@ -10,30 +10,27 @@ Follow-ups are embedded as search embeds them (with the earlier question).
 
 The check only adds declines to what the pipeline already does, so it is chosen on what
 the pipeline answers without it: the production pipeline (check off) answers every
-tuning question (needs the index: `signpost ingest`), once for each of the composer's
-support thresholds in the grid. Before the check, that threshold (0.25) did the job of a
-coverage decision, and badly: it declined answerable long questions whose sentences are
-each only loosely related to the story. With the check declining off-topic questions, a
-lower one can answer more of them.
+tuning question (needs the index: `signpost ingest`), once for each composer support
+threshold in the grid (today only 0.25, the default; see below).
 
-The support threshold, C, the golden rows' weight and the check's threshold are chosen
-together by 10-fold cross-validation, folds by page (a golden question is its own
-page), and so is the shortest question the check reads (20 or 40 words). A setting may
-not cost anything against the pipeline as it was (support 0.25, no
-check): real answerable questions answered with a right-section citation, off-topic
-real questions declined, and golden status accuracy on the questions that expect an
-answer and, apart, on those that expect "not covered", each at least as before. (With
-golden status as one figure, a lower support threshold answered short off-topic
-questions, "Can I claim compensation after a car crash?", and the danger messages it
-also answered made up for them.) Of those,
-the one with the highest sum of the first two (the issue's two targets, weighed alike)
-wins; ties go to the higher golden status accuracy, then the longer shortest question and
-the higher thresholds, then the
-smaller C and golden weight. If none gains, the check is off (threshold 1) and the
-support threshold stays. Every setting's result is kept in the file (`tradeoff`).
-Deterministic on one machine: the same data, index and model give the same file.
+C, the golden rows' weight, the check's threshold and the shortest question it reads
+(20 or 40 words) are chosen together by 10-fold cross-validation, folds by page (a
+golden question is its own page). A setting may not cost anything against the pipeline
+as it was (support 0.25, no check): real answerable questions answered with a
+right-section citation, off-topic real questions declined, and golden status accuracy
+on the questions that expect an answer and, apart, on those that expect "not covered",
+each at least as before. Of those, the one with the highest sum of the first two (the
+issue's two targets, weighed alike) wins; ties go to the higher golden status accuracy,
+then the longer shortest question and the higher thresholds, then the smaller C and
+golden weight. If none gains, the check is off (threshold 1). Every setting's result is
+kept in the file (`tradeoff`). Deterministic on one machine: the same data, index and
+model give the same file.
 
-Tried in session 11 and not kept (`--support-thresholds 0.15,0.2,0.25` still runs it):
+Tried in session 11 and not kept (`--support-thresholds 0.15,0.2,0.25` tries those
+support thresholds again, with the check on long questions only; the shortest-question
+grid was (0, 20, 40) then). The support threshold (0.25)
+declines long answerable questions whose sentences each relate only loosely to the
+story; with the check declining off-topic ones, a lower one could answer them.
 - lower support thresholds (0.15, 0.2) with the check on every question: the best by
   cross-validation answered more answerable real questions (0.631 to 0.739), but the
   check then declined short, plain questions the guidance answers ("Can I get a
@@ -42,8 +39,9 @@ Tried in session 11 and not kept (`--support-thresholds 0.15,0.2,0.25` still run
   enforcement of such orders;
 - the same with the check on long questions only: the lower support threshold then
   answered short off-topic questions ("Can I claim compensation after a car crash
-  that wasn't my fault?"). So the check reads long questions only, and the support
-  threshold stays at 0.25 for all.
+  that wasn't my fault?"); golden status as one figure had let the danger messages it
+  also answered make up for them, hence the two golden figures above. So the check
+  reads long questions only, and the support threshold stays at 0.25 for all.
 """
 
 from __future__ import annotations
