@@ -113,30 +113,36 @@ def hit_rate(base: np.ndarray, p: np.ndarray, chunk_section: np.ndarray, questio
     return [section_names[chunk_section[row.argmax()]] in q.sections for row, q in zip(scores, questions, strict=True)]
 
 
-def section_ranks(base: np.ndarray, p: np.ndarray, chunk_section: np.ndarray, wanted: list[set[int]], weight: float) -> list[int]:
-    """Per question, the rank (1-based) of the first passage from a wanted section."""
+def first_ranks(base: np.ndarray, p: np.ndarray, chunk_section: np.ndarray, wanted: list[set[int]], weight: float, label: np.ndarray) -> list[int]:
+    """Per question, the rank (1-based) of the first passage whose label (its section,
+    or its own index) is wanted."""
     scores = base + weight * p[:, chunk_section]
     ranks = []
     for row, right in zip(scores, wanted, strict=True):
         order = np.argsort(-row, kind="stable")
-        ranks.append(next(n for n, i in enumerate(order, 1) if chunk_section[i] in right))
+        ranks.append(next(n for n, i in enumerate(order, 1) if label[i] in right))
     return ranks
+
+
+def section_ranks(base: np.ndarray, p: np.ndarray, chunk_section: np.ndarray, wanted: list[set[int]], weight: float) -> list[int]:
+    """Per question, the rank (1-based) of the first passage from a wanted section."""
+    return first_ranks(base, p, chunk_section, wanted, weight, chunk_section)
+
+
+def rank_rates(ranks: list[int], k: int) -> tuple[float, float]:
+    """(hit@k, MRR), rounded as the file keeps them."""
+    return round(float(np.mean([r <= k for r in ranks])), 4), round(float(np.mean([1 / r for r in ranks])), 4)
 
 
 def golden_check(ranks: list[int]) -> tuple[float, float]:
     """(section hit@1, section MRR), rounded as the file keeps them."""
-    return round(float(np.mean([r == 1 for r in ranks])), 4), round(float(np.mean([1 / r for r in ranks])), 4)
+    return rank_rates(ranks, 1)
 
 
 def passage_check(base: np.ndarray, p: np.ndarray, chunk_section: np.ndarray, wanted: list[set[int]], weight: float) -> tuple[float, float]:
     """(passage hit@3, passage MRR) of the golden questions' reference passages, as the
     eval's gate reads them, rounded as the file keeps them."""
-    scores = base + weight * p[:, chunk_section]
-    ranks = []
-    for row, right in zip(scores, wanted, strict=True):
-        order = np.argsort(-row, kind="stable")
-        ranks.append(next(n for n, i in enumerate(order, 1) if i in right))
-    return round(float(np.mean([r <= 3 for r in ranks])), 4), round(float(np.mean([1 / r for r in ranks])), 4)
+    return rank_rates(first_ranks(base, p, chunk_section, wanted, weight, np.arange(len(chunk_section))), 3)
 
 
 def main(argv: list[str] | None = None) -> int:
