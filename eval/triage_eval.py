@@ -28,8 +28,9 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     # label): its held-out part measures noise on them. Round 4 was measured blind, on
     # all its messages, with the head trained before it existed (README "Round 4").
     # Round 5 is P8's round-5 questions (collected to tune search on), labelled for triage
-    # and kept out of training too: measured blind with the session-8 head.
-    by_round = {f"round{n}": where(lambda i, n=n: i.round == n) for n in (2, 3, 4, 5)}
+    # and kept out of training too: measured blind with the session-8 head. Round 7 is P8's
+    # round-6 questions, the same way: measured blind with the session-10 head.
+    by_round = {f"round{n}": where(lambda i, n=n: i.round == n) for n in (2, 3, 4, 5, 7)}
     # The messages both blind labelling passes agree on (for the emergency notice): the
     # disputed ones stay in the main figures, with their first-pass labels.
     by_round["agreed"] = where(lambda i: not i.disputed)
