@@ -84,11 +84,14 @@ class ExtractiveComposer:
         self.max_words = max_words
         self.weights = weights or ComposerWeights()
 
-    def compose(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> tuple[list[Sentence], str]:
-        return self.select(question, query_vector, passages), self.name
+    def compose(self, question: str, query_vector: np.ndarray, passages: list[Passage], support_threshold: float | None = None) -> tuple[list[Sentence], str]:
+        return self.select(question, query_vector, passages, support_threshold), self.name
 
-    def select(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> list[Sentence]:
+    def select(self, question: str, query_vector: np.ndarray, passages: list[Passage], support_threshold: float | None = None) -> list[Sentence]:
         """Guidance sentences that answer the question, as prose a person can follow.
+
+        `support_threshold` (unset: the composer's own) is the least score a sentence
+        needs; the pipeline lowers it for a long question the coverage check has read.
 
         - The lead is the sentence that scores best against the question.
         - A sentence that opens with a pronoun or demonstrative ("They may...", "These
@@ -99,6 +102,7 @@ class ExtractiveComposer:
           the whole passage is quoted rather than cut into pieces.
         """
         w = self.weights
+        support = self.support_threshold if support_threshold is None else support_threshold
         passages = passages[: w.max_passages]
         terms = content_terms(question)
         banked = self.bank.get(passages)
@@ -119,7 +123,7 @@ class ExtractiveComposer:
         kept_vectors: list[np.ndarray] = []
         lead_score, words = None, 0
         for score, pi, si, _text, vec in candidates:
-            floor = max(self.support_threshold, lead_score - w.relative_margin) if lead_score is not None else self.support_threshold
+            floor = max(support, lead_score - w.relative_margin) if lead_score is not None else support
             if score < floor or len(chosen) >= w.max_sentences:
                 break
             if (pi, si) in chosen or any(float(vec @ v) > _NEAR_DUPLICATE for v in kept_vectors):
@@ -228,7 +232,7 @@ class LLMComposer:
             max_tokens=400,
         )
 
-    def compose(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> tuple[list[Sentence], str]:
+    def compose(self, question: str, query_vector: np.ndarray, passages: list[Passage], support_threshold: float | None = None) -> tuple[list[Sentence], str]:
         from llama_index.core.llms import ChatMessage
 
         shown = passages[: self.fallback.weights.max_passages]
@@ -239,11 +243,11 @@ class LLMComposer:
             text = reply.message.content or ""
         except Exception as exc:  # timeouts, refused connections, HTTP errors: fall back
             log.warning("LLM composer failed (%s); using the extractive answer", type(exc).__name__)
-            return self._fall_back(question, query_vector, passages)
+            return self._fall_back(question, query_vector, passages, support_threshold)
         sentences = parse_cited_sentences(text, len(shown))
         if not sentences:
-            return self._fall_back(question, query_vector, passages)
+            return self._fall_back(question, query_vector, passages, support_threshold)
         return sentences, self.name
 
-    def _fall_back(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> tuple[list[Sentence], str]:
-        return self.fallback.select(question, query_vector, passages), "extractive (llm fallback)"
+    def _fall_back(self, question: str, query_vector: np.ndarray, passages: list[Passage], support_threshold: float | None) -> tuple[list[Sentence], str]:
+        return self.fallback.select(question, query_vector, passages, support_threshold), "extractive (llm fallback)"

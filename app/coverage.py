@@ -12,8 +12,10 @@ are shown as "may be related", not as an answer. It reads only questions of at l
 `min_words` words (chosen with it): on short, plain questions it takes topic words for
 off-topic ones.
 
-It only ever declines: it never makes an answer of a question the rest of the pipeline
-would decline. The threshold 1 turns it off (`SIGNPOST_COVERAGE_THRESHOLD=1`, for a
+A long question it reads and passes is composed with a lower support threshold (chosen
+with it; the composer's own is for short questions): a long story relates only loosely
+to any one guidance sentence, and the check has already set aside the off-topic ones.
+Apart from that, it only ever declines. The threshold 1 turns it off (`SIGNPOST_COVERAGE_THRESHOLD=1`, for a
 corpus of other documents).
 """
 
@@ -37,10 +39,11 @@ class CoverageHead:
     threshold: float  # decline when P(off-topic) is above this; 1 = never
     embedding_model: str
     min_words: int = 0  # the check reads only questions at least this long
+    support_threshold: float | None = None  # the composer's for a question the check has read and passed; None = its own
     info: dict = field(default_factory=dict, compare=False)
 
     @classmethod
-    def load(cls, path: Path, embedding_model: str, threshold: float | None = None) -> CoverageHead:
+    def load(cls, path: Path, embedding_model: str, threshold: float | None = None, support_threshold: float | None = None) -> CoverageHead:
         rebuild = "Rebuild it with `make coverage-model`."
         data = read_model_file(path, "coverage head", "coverage-model")
         try:
@@ -50,11 +53,12 @@ class CoverageHead:
                 threshold=float(data["threshold"] if threshold is None else threshold),
                 embedding_model=str(data["embedding_model"]),
                 min_words=int(data["min_words"]),
+                support_threshold=float(data["long_support_threshold"]) if support_threshold is None else support_threshold,
                 info={k: v for k, v in data.items() if k not in ("weights", "bias")},
             )
         except (KeyError, TypeError, ValueError):
             raise ConfigError(f"The coverage head {path} is not in the expected format. {rebuild}") from None
-        if head.weights.ndim != 1 or not np.isfinite(head.weights).all() or not 0.0 <= head.threshold <= 1.0:
+        if head.weights.ndim != 1 or not np.isfinite(head.weights).all() or not 0.0 <= head.threshold <= 1.0 or not 0.0 <= head.support_threshold <= 1.0:
             raise ConfigError(f"The coverage head {path} has weights of the wrong shape or a threshold outside 0 to 1. {rebuild}")
         if head.embedding_model != embedding_model:
             raise ConfigError(f"The coverage head {path} was trained on {head.embedding_model}, but the embedding model is {embedding_model}. {rebuild}")
@@ -65,7 +69,9 @@ class CoverageHead:
             raise ConfigError(f"The coverage head expects {self.weights.shape[0]}-dimensional vectors, got {query_vector.shape[-1]}. Rebuild it with `make coverage-model`.")
         return float(1.0 / (1.0 + np.exp(-(float(self.weights @ query_vector.astype(np.float32)) + self.bias))))
 
+    def reads(self, question: str) -> bool:
+        """Whether the check is on and the question long enough for it."""
+        return self.threshold < 1.0 and len(question.split()) >= self.min_words
+
     def declines(self, query_vector: np.ndarray, question: str) -> bool:
-        if self.threshold >= 1.0 or len(question.split()) < self.min_words:
-            return False
-        return self.off_topic_probability(query_vector) > self.threshold
+        return self.reads(question) and self.off_topic_probability(query_vector) > self.threshold

