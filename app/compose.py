@@ -41,6 +41,10 @@ class ComposerWeights:
     max_passages: int = 4
     max_sentences: int = 4
     relative_margin: float = 0.2  # later sentences must score within this of the lead
+    # A question at least this long leads with a sentence of the passage search ranked
+    # first: a long story's vector relates only loosely to any one sentence, and search
+    # (with the section prior) places it better than the sentence scores do. 0 = off.
+    lead_from_first_words: int = 20
 
 
 class SentenceBank:
@@ -93,7 +97,8 @@ class ExtractiveComposer:
         `support_threshold` (unset: the composer's own) is the least score a sentence
         needs; the pipeline lowers it for a long question the coverage check has read.
 
-        - The lead is the sentence that scores best against the question.
+        - The lead is the sentence that scores best against the question; for a long
+          question, the best of the passage search ranked first (when it has support).
         - A sentence that opens with a pronoun or demonstrative ("They may...", "These
           can include...") brings the sentence before it in its passage (and that one's,
           if it too points back), or is not used when nothing before it can be shown.
@@ -117,6 +122,14 @@ class ExtractiveComposer:
                 score = w.semantic * semantic + w.lexical * lexical - w.rank_decay * pi
                 candidates.append((score, pi, si, text, vec))
         candidates.sort(key=lambda c: -c[0])
+        if w.lead_from_first_words and len(question.split()) >= w.lead_from_first_words:
+            # the first passage's best sentence that can stand first, if it has the support
+            for n, (score, pi, si, _text, _vec) in enumerate(candidates):
+                if score < support:
+                    break
+                if pi == 0 and _with_antecedents(banked[0][0], si) is not None:
+                    candidates.insert(0, candidates.pop(n))
+                    break
 
         chosen: set[tuple[int, int]] = set()  # (passage, sentence)
         units: list[list[tuple[int, int]]] = []  # each choice with the sentences it brought

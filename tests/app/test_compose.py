@@ -48,6 +48,17 @@ def test_a_long_passage_is_not_quoted_whole(embedder):
     assert 0 < sum(len(s.text.split()) for s in out) <= 60
 
 
+def test_a_long_question_leads_with_the_first_passage_a_short_one_with_the_best_sentence(embedder):
+    first = _passage(0, "You can report harassment to the police. Keep a diary of every incident.")
+    second = _passage(1, "A neighbour who plays loud music late at night can be reported to the council.")
+    composer = ExtractiveComposer(SentenceBank(embedder), support_threshold=0.0, max_words=120)
+    short = "loud music from a neighbour at night"
+    assert composer.select(short, embedder.embed_one(short), [first, second])[0].sources == (1,)
+    long = short + " " + " ".join(["and it goes on for hours every single week"] * 2)
+    assert len(long.split()) >= composer.weights.lead_from_first_words
+    assert composer.select(long, embedder.embed_one(long), [first, second])[0].sources == (0,)
+
+
 def test_no_answer_begins_with_a_word_that_points_back(pipeline):
     questions = [g.question for g in load_golden()] + [q.question for q in load_real_questions(split="tuning")]
     leads = [a.answer for a in (pipeline.ask(q) for q in questions) if a.status.value == "answered" and points_back(a.answer)]
