@@ -15,8 +15,9 @@ off-topic ones.
 A long question it reads and passes is composed with a lower support threshold (chosen
 with it; the composer's own is for short questions): a long story relates only loosely
 to any one guidance sentence, and the check has already set aside the off-topic ones.
-Apart from that, it only ever declines. The threshold 1 turns it off (`SIGNPOST_COVERAGE_THRESHOLD=1`, for a
-corpus of other documents).
+Apart from that, it only ever declines. The threshold 1 turns it off
+(`SIGNPOST_COVERAGE_THRESHOLD=1`, for a corpus of other documents), and long questions
+are then composed with the composer's own support threshold too.
 """
 
 from __future__ import annotations
