@@ -193,6 +193,7 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
         "round4: collected 2026-11-30, kept out of training, measured blind. "
         "round5: P8's round-5 questions (collected 2026-11-30 to tune search on), kept out of triage training, measured blind. "
         "round7: P8's round-6 questions, the same way (2026-11-30). "
+        "round8: collected 2026-11-30 (quoted threats, hard negatives), kept out of training, measured blind. "
         "agreed: the messages two blind labelling passes agree on for the emergency notice)"
     )
     kinds = result["triage"].get("hard_negatives_by_kind") or {}

@@ -29,8 +29,10 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     # all its messages, with the head trained before it existed (README "Round 4").
     # Round 5 is P8's round-5 questions (collected to tune search on), labelled for triage
     # and kept out of training too: measured blind with the session-8 head. Round 7 is P8's
-    # round-6 questions, the same way: measured blind with the session-10 head.
-    by_round = {f"round{n}": where(lambda i, n=n: i.round == n) for n in (2, 3, 4, 5, 7)}
+    # round-6 questions, the same way: measured blind with the session-10 head. Round 8
+    # was collected (session 13) to train on, and kept as a blind test instead: the
+    # session-10 head again (eval/data/triage/README.md, "Round 8").
+    by_round = {f"round{n}": where(lambda i, n=n: i.round == n) for n in (2, 3, 4, 5, 7, 8)}
     # The messages both blind labelling passes agree on (for the emergency notice): the
     # disputed ones stay in the main figures, with their first-pass labels.
     by_round["agreed"] = where(lambda i: not i.disputed)
