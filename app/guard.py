@@ -10,7 +10,7 @@ from dataclasses import dataclass
 # unpaired surrogates can hide text from a reader or a filter: strip them.
 _STRIP_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn"}
 # Bounded work on hostile input: anything far over the limit is rejected unread.
-_HARD_CAP_FACTOR = 4
+HARD_CAP_FACTOR = 4
 
 _PHONE = re.compile(r"(?<!\w)(?:\+44\s?|0)(?:\d[\s-]?){9,10}(?!\w)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -19,7 +19,7 @@ _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.I)
 
 @dataclass(frozen=True)
 class GuardedQuestion:
-    text: str
+    text: str  # cleaned; for "too_long" the text (when under the hard cap) for triage only
     problem: str = ""  # "" | "empty" | "too_long"
 
 
@@ -48,11 +48,13 @@ class QuestionGuard:
     def check(self, raw: str | None) -> GuardedQuestion:
         if raw is None:
             return GuardedQuestion("", "empty")
-        if len(raw) > self.max_chars * _HARD_CAP_FACTOR:
+        if len(raw) > self.max_chars * HARD_CAP_FACTOR:
             return GuardedQuestion("", "too_long")
         text = clean_text(raw)
         if not text or not any(ch.isalnum() for ch in text):
             return GuardedQuestion("", "empty")
         if len(text) > self.max_chars:
-            return GuardedQuestion("", "too_long")
+            # Too long to answer, but kept: safety triage still reads it (a long story
+            # can end "he's outside now"), so the notices come with the refusal.
+            return GuardedQuestion(text, "too_long")
         return GuardedQuestion(text)

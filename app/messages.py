@@ -7,7 +7,7 @@ DISCLAIMER = (
 
 INVALID = {
     "empty": "Please type a question, for example: \"Can I get a restraining order?\"",
-    "too_long": "That question is too long. Please keep it under {limit} characters.",
+    "too_long": "That question is too long. Please keep it under {limit} characters: the part that says what you want to know is enough.",
 }
 
 NOT_COVERED = {

@@ -1,7 +1,8 @@
 """The answer pipeline: small stages run in order, any of which may end the run.
 
 QuestionGuard -> SafetyTriage -> Retrieve (and the coverage check) -> Compose ->
-CitationVerifier -> finish.
+CitationVerifier -> finish. A question too long to answer still goes through triage
+(then ends), so a danger notice is never lost to the length limit.
 Expected outcomes (an empty question, a topic the guidance does not cover) are
 statuses with fixed messages (app/messages.py), never exceptions.
 """
@@ -68,7 +69,9 @@ class GuardStage(Stage):
         if checked.problem:
             ctx.reason = checked.problem
             ctx.message = messages.INVALID[checked.problem].format(limit=self.guard.max_chars)
-            return Status.INVALID_QUESTION
+            if not checked.text:
+                return Status.INVALID_QUESTION
+            # Too long to answer but read for danger: triage runs on it and ends the run.
         ctx.question = checked.text
         ctx.history = trim_history(ctx.history, self.history_turns, self.guard.max_chars)
         return None
@@ -90,6 +93,8 @@ class TriageStage(Stage):
             ctx.notices.append(Notice("child_safety", messages.CHILD_INTRO, self.signposts.child_safety, source="triage"))
         if result.self_harm:
             ctx.notices.append(Notice("crisis", messages.CRISIS_INTRO, self.signposts.crisis, source="triage"))
+        if ctx.reason == "too_long":  # refused (GuardStage), with whatever notices it called for
+            return Status.INVALID_QUESTION
         if result.other_jurisdiction:
             ctx.reason, ctx.message = "jurisdiction", messages.NOT_COVERED["jurisdiction"]
             return Status.NOT_COVERED

@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     lay_terms: bool = Field(True, description="Also search lay phrasings in the guidance's words (index/lay_terms.yaml); false for a corpus of other documents.")
 
     # Answering
-    max_question_chars: int = Field(1000, ge=50, le=10000)
+    # Real questions are often long stories: 19 of P8's 263 were over 1,000 characters
+    # (and many were trimmed by their collectors). 3,000 is about 500 words.
+    max_question_chars: int = Field(3000, ge=50, le=10000, description="Longer questions are refused politely, but still read for danger (the safety notices come).")
     max_answer_words: int = Field(120, ge=20, le=400)
     support_threshold: float = Field(0.25, ge=0.0, le=1.0, description="Minimum sentence relevance for the extractive composer.")
     long_support_threshold: float | None = Field(None, ge=0.0, le=1.0, description="The composer's minimum for a long question the coverage check has read and passed; unset = the one its file chose with it.")

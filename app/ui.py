@@ -16,6 +16,7 @@ from collections.abc import Callable
 from app import messages
 from app.answer import Answer, Citation, Notice, Status
 from app.conversation import MAX_KEPT, remember, trim_history
+from app.guard import HARD_CAP_FACTOR
 from app.signposts import Signposts
 
 _MD_SPECIALS = {
@@ -206,7 +207,10 @@ def build_blocks(
             elem_id="sp-question",
             lines=1 if compact else 2,
             max_lines=6,
-            max_length=max_chars,
+            # Up to the guard's hard cap, not the question limit: a browser cuts pasted
+            # text at maxlength, and the end of a long story ("he's outside now") must
+            # reach triage. Over the limit, the answer says so, with any notices.
+            max_length=max_chars * HARD_CAP_FACTOR,
             submit_btn=False,
             autofocus=False,
         )

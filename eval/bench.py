@@ -76,6 +76,20 @@ def main(argv: list[str] | None = None) -> int:
             pipeline.ask(q)
             answer.append((time.perf_counter() - t0) * 1000)
 
+    # A story at the question limit (real questions run to 1,600 characters; the limit
+    # is 3,000): triage reads every part of it, so its cost grows with the length.
+    story = " ".join(
+        ["My ex and I split up two years ago and he still sends me messages most weeks.", "He has turned up at my work and at my mum's flat, and I am scared to go out."] * 40
+    )[: services.settings.max_question_chars - 40] + " What can I do to make him stop?"
+    long_triage, long_answer = [], []
+    for _ in range(args.rounds):
+        t0 = time.perf_counter()
+        triage.assess(story)
+        long_triage.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        pipeline.ask(story)
+        long_answer.append((time.perf_counter() - t0) * 1000)
+
     result = {
         "questions": len(questions),
         "samples": len(answer),
@@ -88,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         "triage_p50_ms": statistics.median(triage_ms),
         "triage_embedding_p50_ms": statistics.median(triage_embed_ms),
         "triage_beyond_embedding_p50_ms": statistics.median(t - e for t, e in zip(triage_ms, triage_embed_ms, strict=True)),
+        "long_question_chars": len(story),
+        "long_question_segments": len(segments(story)),
+        "long_question_triage_p50_ms": statistics.median(long_triage),
+        "long_question_answer_p50_ms": statistics.median(long_answer),
     }
     if args.json:
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}))
@@ -101,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"safety triage         p50 {result['triage_p50_ms']:8.2f} ms   of which embedding the message and its segments "
         f"{result['triage_embedding_p50_ms']:.2f} ms; beyond the embedding {result['triage_beyond_embedding_p50_ms']:.3f} ms (goal <= 1)"
+    )
+    print(
+        f"a {result['long_question_chars']:,}-character question ({result['long_question_segments']} parts for triage): "
+        f"triage p50 {result['long_question_triage_p50_ms']:.1f} ms, whole answer p50 {result['long_question_answer_p50_ms']:.1f} ms "
+        f"({result['long_question_answer_p50_ms'] / result['answer_p50_ms']:.1f} x a sample question's)"
     )
     return 0
 

@@ -99,7 +99,7 @@ def scores(rows: list[Row], p: np.ndarray, threshold: float, min_words: int = 0)
     real = [(r, d) for r, d in zip(rows, declined, strict=True) if not r.golden]
     golden = [(r, d) for r, d in zip(rows, declined, strict=True) if r.golden]
     answerable = [r.right and not d for r, d in real if r.answerable]
-    off = [r.status != "answered" or r.partial or d for r, d in real if r.off_topic]
+    off = [r.status == "not_covered" or r.partial or d for r, d in real if r.off_topic]  # as the eval counts it
     status = [("not_covered" if d and r.status == "answered" else r.status) == r.expected for r, d in golden]
     kept = [s for s, (r, _) in zip(status, golden, strict=True) if r.expected != "not_covered"]
     declined_right = [s for s, (r, _) in zip(status, golden, strict=True) if r.expected == "not_covered"]

@@ -11,7 +11,7 @@ tuning_round5, tuning_round6: collected to tune on, all tuning):
   the guidance answers at least in part; an unanswered one counts as a miss);
 - answered_right_section_rate: answered with at least one citation from a right section;
 - off_topic_declined_rate: questions the guidance does not cover that got "not covered"
-  or a partial-answer notice;
+  or a partial-answer notice (not a refusal for length: that is no judgement);
 - pronoun_leads: answers whose first word points back at nothing ("They", "These", ...).
 """
 
@@ -67,7 +67,9 @@ def real_question_metrics(items: list[RealQuestion], answers: list[Answer], sear
     cited = [[c.passage.section for c in a.citations] if a.status is Status.ANSWERED else [] for a in answers]
     out["lead_section_accuracy"] = rate([bool(cited[n]) and cited[n][0] in items[n].sections for n in answerable])
     out["answered_right_section_rate"] = rate([any(s in items[n].sections for s in cited[n]) for n in answerable])
-    out["off_topic_declined_rate"] = rate([answers[n].status is not Status.ANSWERED or any(x.kind == "partial" for x in answers[n].notices) for n in off_topic])
+    # Declined means the guidance's own "not covered" (or a partial-answer notice): a
+    # question refused for its length, or lost to an error, was not judged at all.
+    out["off_topic_declined_rate"] = rate([answers[n].status is Status.NOT_COVERED or any(x.kind == "partial" for x in answers[n].notices) for n in off_topic])
     out["pronoun_leads"] = sum(pronoun_lead(a) for a in answers)
     return out
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.triage import HEAD_FILE, HEADS, LexicalFeatures, SafetyRules, aggregate, has_head, segments
+from app.triage import HEAD_FILE, HEADS, TRAINED_SEGMENTS, LexicalFeatures, SafetyRules, aggregate, has_head, segments
 from eval.triage_data import MESSAGES_FILE, TriageItem, load_messages
 
 # Out-of-fold recall each threshold must reach. The notices' own targets sit a little
@@ -99,7 +99,7 @@ class Features:
         for n, item in enumerate(items):
             texts.append(item.text)
             owner.append((n, True))
-            for seg in segments(item.text):
+            for seg in segments(item.text)[:TRAINED_SEGMENTS]:
                 texts.append(seg)
                 owner.append((n, False))
         self.texts = texts

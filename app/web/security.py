@@ -19,7 +19,9 @@ from ingest.errors import ConfigError
 
 log = logging.getLogger("signpost.web")
 
-MAX_BODY_BYTES = 16 * 1024
+# A question at the length limit (3,000 characters, up to 4 bytes each in UTF-8) with
+# its Gradio event around it fits with room to spare; anything bigger is refused unread.
+MAX_BODY_BYTES = 64 * 1024
 
 _ORIGIN = re.compile(r"^(https?://)?(\*\.)?[A-Za-z0-9.-]+(:(\d{1,5}|\*))?$")
 _SCRIPT_TAG = re.compile(rb"<script(?=[\s>])")

@@ -130,13 +130,51 @@ def test_partly_covered_question_answers_the_covered_part_and_says_so(pipeline):
 
 @pytest.mark.parametrize(
     "raw, reason",
-    [("", "empty"), ("   \n\t ", "empty"), ("\u200b\u200b", "empty"), ("???", "empty"), ("x" * 1001, "too_long"), ("x" * 100_000, "too_long"), (None, "empty")],
+    [("", "empty"), ("   \n\t ", "empty"), ("\u200b\u200b", "empty"), ("???", "empty"), ("x" * 3001, "too_long"), ("x" * 100_000, "too_long"), (None, "empty")],
 )
 def test_invalid_questions_get_a_friendly_status_and_the_disclaimer(pipeline, raw, reason):
     answer = pipeline.ask(raw)
     assert answer.status is Status.INVALID_QUESTION and answer.reason == reason
-    assert answer.answer == messages.INVALID[reason].format(limit=1000)
+    assert answer.answer == messages.INVALID[reason].format(limit=3000)
     assert answer.disclaimer == messages.DISCLAIMER and answer.citations == []
+
+
+# A long story of the kind people write (P8's real questions run to 1,600 characters),
+# built from ordinary sentences; the last one says what is happening now.
+STORY = " ".join(
+    [
+        "My ex and I split up two years ago after a long relationship.",
+        "Since then he has sent me messages most weeks, some kind and some angry.",
+        "He turned up at my work twice last spring and once at my mum's flat.",
+        "I reported it to the police and they gave him a warning, which helped for a while.",
+        "I changed my number and moved to a new flat across town in the summer.",
+    ]
+    * 12
+)
+
+
+def test_a_long_real_length_question_is_read_not_refused(pipeline):
+    question = STORY[:1500] + " What can I do to make him stop?"
+    assert 1000 < len(question) <= 3000
+    answer = pipeline.ask(question)
+    assert answer.status is not Status.INVALID_QUESTION
+    assert_contract(answer)
+
+
+def test_a_question_over_the_limit_is_refused_but_still_gets_its_danger_notice(pipeline):
+    message = STORY + " Right now he is outside my door with a knife and says he will kill me."
+    assert 3000 < len(message) <= 4 * 3000
+    answer = pipeline.ask(message)
+    assert answer.status is Status.INVALID_QUESTION and answer.reason == "too_long"
+    assert (answer.notices[0].kind, answer.notices[0].source) == ("emergency", "triage")
+    assert answer.answer == messages.INVALID["too_long"].format(limit=3000)
+
+
+def test_the_guard_keeps_an_over_long_question_for_triage_up_to_its_hard_cap():
+    guard = QuestionGuard(100)
+    over = guard.check("word " * 50)
+    assert over.problem == "too_long" and over.text == ("word " * 50).strip()
+    assert guard.check("word " * 100) == type(over)("", "too_long")  # over 4 x the limit: not read
 
 
 def test_guard_strips_control_and_invisible_characters():

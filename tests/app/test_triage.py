@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from app.triage import HEAD_FILE, HEADS, LABELS, SafetyTriage, TriageHead, aggregate, normalise_message, segments
+from app.triage import HEAD_FILE, HEADS, LABELS, MAX_SEGMENTS, SafetyTriage, TriageHead, aggregate, normalise_message, segments
 from ingest.errors import ConfigError
 from tests.conftest import run_cli
 
@@ -27,7 +27,14 @@ def test_segments_split_sentences_and_window_long_unpunctuated_runs():
     windows = segments(long)
     assert windows[0].split()[0] == "w0" and windows[1].split()[0] == "w10"
     assert all(len(w.split()) <= 20 for w in windows) and windows[-1].split()[-1] == "w74"
-    assert len(segments(". ".join(["a b c d"] * 100))) == 16  # bounded work on a hostile message
+    assert len(segments(". ".join(["a b c d"] * 200))) == MAX_SEGMENTS  # bounded work on a hostile message
+
+
+def test_a_story_longer_than_the_segment_bound_keeps_its_ending():
+    story = [f"Sentence number {n} of an ordinary day." for n in range(3 * MAX_SEGMENTS)] + ["He is outside with a knife now."]
+    kept = segments(" ".join(story))
+    assert len(kept) == MAX_SEGMENTS
+    assert kept[0] == story[0] and kept[-1] == "He is outside with a knife now."
 
 
 @pytest.mark.parametrize(

@@ -131,7 +131,7 @@ def test_not_covered_is_200(a):
     _assert_answer_shape(r.json(), "not_covered")
 
 
-@pytest.mark.parametrize("question,reason", [("", "empty"), ("   ", "empty"), (f"{SENTINEL} " * 120, "too_long")])
+@pytest.mark.parametrize("question,reason", [("", "empty"), ("   ", "empty"), (f"{SENTINEL} " * 400, "too_long")])
 def test_invalid_question_is_400_with_disclaimer(a, question, reason):
     r = a.post("/api/ask", json={"question": question})
     assert r.status_code == 400
@@ -160,13 +160,15 @@ def test_schema_errors_are_422_and_never_echo_the_input(a, content):
 
 
 def test_body_over_the_cap_is_413_before_parsing(a):
-    big = json.dumps({"question": SENTINEL * 2000})
+    from app.web.security import MAX_BODY_BYTES
+
+    big = json.dumps({"question": SENTINEL * (MAX_BODY_BYTES // len(SENTINEL) + 1)})
     r = a.post("/api/ask", content=big, headers={"content-type": "application/json"})
     assert r.status_code == 413
     _assert_answer_shape(r.json(), "invalid_question")
 
     def chunks():  # no Content-Length: the cap is counted while reading
-        for _ in range(40):
+        for _ in range(MAX_BODY_BYTES // (len(SENTINEL) * 50) + 2):
             yield (SENTINEL * 50).encode()
 
     r = a.post("/api/ask", content=chunks(), headers={"content-type": "application/json"})
@@ -243,7 +245,7 @@ def test_metrics_count_outcomes_without_question_text(a):
     # Order-free: make each counted outcome here rather than rely on earlier tests.
     assert a.post("/api/ask", json={"question": QUESTION}).status_code == 200
     assert a.post("/api/ask", json={"question": "   "}).status_code == 400
-    assert a.post("/api/ask", content=b"x" * 20_000, headers={"content-type": "application/json"}).status_code == 413
+    assert a.post("/api/ask", content=b"x" * (64 * 1024 + 1), headers={"content-type": "application/json"}).status_code == 413
     assert a.post("/api/ask", json={"question": 5}).status_code == 422
     text = a.get("/metrics").text
     assert SENTINEL not in text
@@ -289,7 +291,7 @@ def _event(data, fn_index=0, **extra) -> dict:
         _event([SENTINEL, "[]", "x"]),  # too many
         _event([SENTINEL, "[]"], fn_index=999),  # no such event
         _event([SENTINEL, "[]"], fn_index="0"),
-        _event([SENTINEL * 200, "[]"]),  # over the question box's limit
+        _event([SENTINEL * (4 * 3000 // len(SENTINEL) + 1), "[]"]),  # over the question box's limit (4 x the question limit)
         _event([SENTINEL, "[]"], batched=True),  # a key the page never sends
         [SENTINEL],
     ],

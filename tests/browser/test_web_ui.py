@@ -68,6 +68,19 @@ def test_emergency_notice_comes_before_the_answer(web, context):
     expect(answer.locator(".sp-disclaimer")).to_be_visible()
 
 
+def test_a_pasted_story_over_the_limit_is_refused_with_its_danger_notice(web, context):
+    # The box lets the whole story through (a browser cuts pasted text at maxlength), so
+    # the danger at its end reaches triage.
+    story = "We split up two years ago and he still messages me most weeks and turns up at my work. " * 40
+    message = story + "Right now he is outside my door with a knife and says he will kill me."
+    assert 3000 < len(message) < 12000
+    page = context.new_page()
+    page.goto(web["app"] + "/")
+    answer = ask(page, message)
+    assert "999, then press 55" in answer.locator(".sp-notice-emergency").inner_text()
+    assert "too long" in answer.inner_text()
+
+
 @pytest.mark.parametrize("path", ["/", "/widget/"])
 def test_question_box_has_spellcheck_autocomplete_and_autocorrect_off(web, context, path):
     page = context.new_page()
