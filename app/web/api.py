@@ -33,7 +33,7 @@ class HistoryItem(BaseModel):
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     question: StrictStr = Field(
-        description="The question, in plain words. An empty question, one with no letters or digits, or one over the length limit gets 400 (status invalid_question).",
+        description="The question, in plain words. An empty question, one with no letters or digits, or one over the length limit gets 400 (status invalid_question); one over the limit is still read for danger, and the body carries its safety notices.",
     )
     history: list[StrictStr | HistoryItem] = Field(
         default_factory=list,

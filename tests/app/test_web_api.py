@@ -139,6 +139,13 @@ def test_invalid_question_is_400_with_disclaimer(a, question, reason):
     assert r.json()["reason"] == reason
 
 
+def test_a_question_over_the_limit_is_400_with_its_danger_notice(a):
+    story = "We split up two years ago and he still messages me most weeks and turns up at my work. " * 40
+    r = a.post("/api/ask", json={"question": story + "Right now he is outside my door with a knife and says he will kill me."})
+    assert r.status_code == 400 and r.json()["reason"] == "too_long"
+    assert [n["kind"] for n in r.json()["notices"]][:1] == ["emergency"]
+
+
 @pytest.mark.parametrize(
     "content",
     [
