@@ -122,6 +122,13 @@ def parse_history(raw: str | None) -> list[str]:
     return trim_history(items, MAX_KEPT)
 
 
+def is_context(question: str | None, answer: Answer) -> bool:
+    """Whether a question joins the history that follow-ups are read against. A refused
+    one does not: after "too long", the shorter question sent next would otherwise be
+    read as its follow-up, and search would see the long story again."""
+    return bool(question and question.strip()) and answer.status not in (Status.ERROR, Status.INVALID_QUESTION)
+
+
 CSS = """
 .gradio-container { max-width: 860px !important; margin: 0 auto !important; font-size: 18px; line-height: 1.55; }
 .gradio-container.sp-compact, .sp-compact .gradio-container { max-width: 100% !important; font-size: 16px; }
@@ -189,7 +196,7 @@ def build_blocks(
             answer = ask(question, history)  # the pipeline uses the last history_turns
         except Exception:  # the ask callback handles faults; this is the last line of defence
             return render_error(messages.ERROR), json.dumps(history), ""
-        if question and question.strip() and answer.status is not Status.ERROR:
+        if is_context(question, answer):
             history = remember(history, question)
         return render_answer(answer, question or ""), json.dumps(history), ""
 

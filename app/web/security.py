@@ -19,8 +19,9 @@ from ingest.errors import ConfigError
 
 log = logging.getLogger("signpost.web")
 
-# A question at the length limit (3,000 characters, up to 4 bytes each in UTF-8) with
-# its Gradio event around it fits with room to spare; anything bigger is refused unread.
+# The question box takes up to 4x the question limit (12,000 characters, so triage reads
+# a long story whole), and the page sends up to 10 earlier questions of at most 3,000:
+# about 42 KB of plain text. Anything bigger is refused unread.
 MAX_BODY_BYTES = 64 * 1024
 
 _ORIGIN = re.compile(r"^(https?://)?(\*\.)?[A-Za-z0-9.-]+(:(\d{1,5}|\*))?$")
