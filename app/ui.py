@@ -122,6 +122,14 @@ def parse_history(raw: str | None) -> list[str]:
     return trim_history(items, MAX_KEPT)
 
 
+def dump_history(history: list[str]) -> str:
+    """The hidden history field the browser sends back with the next question. Raw
+    UTF-8, not \\u escapes: ten earlier questions in a non-Latin script would otherwise
+    take 6 bytes a character (7 once the browser escapes them again) and could push a
+    long question over the POST cap (app/web/security.py)."""
+    return json.dumps(history, ensure_ascii=False)
+
+
 def is_context(question: str | None, answer: Answer) -> bool:
     """Whether a question joins the history that follow-ups are read against. A refused
     one does not: after "too long", the shorter question sent next would otherwise be
@@ -195,10 +203,10 @@ def build_blocks(
         try:
             answer = ask(question, history)  # the pipeline uses the last history_turns
         except Exception:  # the ask callback handles faults; this is the last line of defence
-            return render_error(messages.ERROR), json.dumps(history), ""
+            return render_error(messages.ERROR), dump_history(history), ""
         if is_context(question, answer):
             history = remember(history, question)
-        return render_answer(answer, question or ""), json.dumps(history), ""
+        return render_answer(answer, question or ""), dump_history(history), ""
 
     with gr.Blocks(title="Signpost", analytics_enabled=False, fill_width=compact) as demo:
         with gr.Row(elem_id="sp-exit-row"):

@@ -20,8 +20,9 @@ from ingest.errors import ConfigError
 log = logging.getLogger("signpost.web")
 
 # The question box takes up to 4x the question limit (12,000 characters, so triage reads
-# a long story whole), and the page sends up to 10 earlier questions of at most 3,000:
-# about 42 KB of plain text. Anything bigger is refused unread.
+# a long story whole), and the page sends back up to 10 earlier questions of at most
+# 1,000 characters (app/ui.py): 44 KB at most even in a script of 2 bytes a character
+# (tests/app/test_ui.py). Anything bigger is refused unread.
 MAX_BODY_BYTES = 64 * 1024
 
 _ORIGIN = re.compile(r"^(https?://)?(\*\.)?[A-Za-z0-9.-]+(:(\d{1,5}|\*))?$")

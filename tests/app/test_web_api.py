@@ -249,10 +249,12 @@ def test_rate_limit_is_429_with_retry_after(b):
 
 
 def test_metrics_count_outcomes_without_question_text(a):
+    from app.web.security import MAX_BODY_BYTES
+
     # Order-free: make each counted outcome here rather than rely on earlier tests.
     assert a.post("/api/ask", json={"question": QUESTION}).status_code == 200
     assert a.post("/api/ask", json={"question": "   "}).status_code == 400
-    assert a.post("/api/ask", content=b"x" * (64 * 1024 + 1), headers={"content-type": "application/json"}).status_code == 413
+    assert a.post("/api/ask", content=b"x" * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"}).status_code == 413
     assert a.post("/api/ask", json={"question": 5}).status_code == 422
     text = a.get("/metrics").text
     assert SENTINEL not in text
