@@ -314,9 +314,8 @@ class SafetyTriage:
         parts = [segments(text) for text in texts]
         whole = self.embedder.embed(list(texts))
         flat = [s for group in parts for s in group]
-        seg_vectors = self.embedder.embed(flat) if flat else np.zeros((0, whole.shape[1]), dtype=whole.dtype)
         whole_probs = self.head.probabilities(whole, list(texts))
-        seg_probs = self.head.probabilities(seg_vectors, flat) if flat else np.zeros((0, whole_probs.shape[1]))
+        seg_probs = self.head.probabilities(self.embedder.embed(flat), flat)
         out, start = [], 0
         for n, (text, group) in enumerate(zip(texts, parts, strict=True)):
             probs = np.vstack([whole_probs[n : n + 1], seg_probs[start : start + len(group)]])

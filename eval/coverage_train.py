@@ -60,6 +60,7 @@ from pathlib import Path
 import numpy as np
 
 from app.coverage import COVERAGE_FILE
+from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 C_GRID = (0.5, 2.0, 8.0)
@@ -67,7 +68,7 @@ GOLDEN_WEIGHTS = (1.0, 3.0)
 THRESHOLDS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 MIN_WORDS = (20, 40)  # the check reads only questions at least this long (never short ones: module docstring)
 LONG_SUPPORT_THRESHOLDS = (0.1, 0.15, 0.2, 0.25)  # the composer's, for the questions the check reads and passes
-BEFORE_SUPPORT = 0.25  # the composer's for every other question (app/settings.py), and for all without the check
+BEFORE_SUPPORT = Settings.model_fields["support_threshold"].default  # the composer's for every other question, and for all without the check
 FOLDS = 10
 DECIMALS = 6
 

@@ -37,6 +37,15 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _blind_round(triage: dict, key: str, about: str) -> str:
+    """One line of the triage section for a round measured blind."""
+    m = triage.get(key, {})
+    return (
+        f"{about}; {m.get('n', 0)} held-out messages): emergency recall {_fmt(m.get('emergency_recall'))}, "
+        f"emergency notice on those with no label {_fmt(m.get('hard_negative_emergency_rate'))}, child notice recall {_fmt(m.get('child_at_risk_notice_recall'))}."
+    )
+
+
 def write_report(summary: dict, out: Path, baseline: dict) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     metrics = summary["metrics"]
@@ -104,8 +113,8 @@ emergency recall {_fmt(triage.get('round2', {}).get('emergency_recall'))}, hard-
 Real questions people asked (round 3, P8's set labelled for triage; {triage.get('round3', {}).get('n', 0)} held-out messages): emergency notice on those with no label {_fmt(triage.get('round3', {}).get('hard_negative_emergency_rate'))}.
 Round 4 (collected 2026-11-30; {triage.get('round4', {}).get('n', 0)} held-out messages): emergency recall {_fmt(triage.get('round4', {}).get('emergency_recall'))}, hard-negative emergency rate {_fmt(triage.get('round4', {}).get('hard_negative_emergency_rate'))}.
 Round 5 (P8's round-5 questions, mostly parents and people asking for someone else; {triage.get('round5', {}).get('n', 0)} held-out messages): emergency notice on those with no label {_fmt(triage.get('round5', {}).get('hard_negative_emergency_rate'))}, child notice recall {_fmt(triage.get('round5', {}).get('child_at_risk_notice_recall'))}.
-Round 7 (P8's round-6 questions, measured blind; {triage.get('round7', {}).get('n', 0)} held-out messages): emergency recall {_fmt(triage.get('round7', {}).get('emergency_recall'))}, emergency notice on those with no label {_fmt(triage.get('round7', {}).get('hard_negative_emergency_rate'))}, child notice recall {_fmt(triage.get('round7', {}).get('child_at_risk_notice_recall'))}.
-Round 8 (collected 2026-11-30: quoted threats and hard negatives, measured blind; {triage.get('round8', {}).get('n', 0)} held-out messages): emergency recall {_fmt(triage.get('round8', {}).get('emergency_recall'))}, emergency notice on those with no label {_fmt(triage.get('round8', {}).get('hard_negative_emergency_rate'))}, child notice recall {_fmt(triage.get('round8', {}).get('child_at_risk_notice_recall'))}.
+{_blind_round(triage, "round7", "Round 7 (P8's round-6 questions, measured blind")}
+{_blind_round(triage, "round8", "Round 8 (collected 2026-11-30: quoted threats and hard negatives, measured blind")}
 On the {triage.get('agreed', {}).get('n', 0)} held-out messages both blind labelling passes agree on: emergency recall {_fmt(triage.get('agreed', {}).get('emergency_recall'))}, hard-negative emergency rate {_fmt(triage.get('agreed', {}).get('hard_negative_emergency_rate'))}.
 Seconds per message: {triage['seconds_per_message']:.4f}.</p>
 <h3>Hard negatives by kind</h3><table><tr><th>kind</th><th>messages</th><th>emergency notice</th><th>any notice</th></tr>{k_rows}</table>

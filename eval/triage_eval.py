@@ -32,7 +32,8 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     # round-6 questions, the same way: measured blind with the session-10 head. Round 8
     # was collected (session 13) to train on, and kept as a blind test instead: the
     # session-10 head again (eval/data/triage/README.md, "Round 8").
-    by_round = {f"round{n}": where(lambda i, n=n: i.round == n) for n in (2, 3, 4, 5, 7, 8)}
+    # Every round after the first that has held-out messages (round 6 is training only).
+    by_round = {f"round{n}": where(lambda i, n=n: i.round == n) for n in sorted({i.round for i in items} - {1})}
     # The messages both blind labelling passes agree on (for the emergency notice): the
     # disputed ones stay in the main figures, with their first-pass labels.
     by_round["agreed"] = where(lambda i: not i.disputed)
