@@ -48,6 +48,7 @@ class AskContext:
     notices: list[Notice] = field(default_factory=list)
     reason: str = ""
     message: str = ""
+    refused: bool = False  # too long to answer: triage still reads it, then the run ends
     dropped: int = 0  # sentences the verifier removed
 
 
@@ -71,7 +72,7 @@ class GuardStage(Stage):
             ctx.message = messages.INVALID[checked.problem].format(limit=self.guard.max_chars)
             if not checked.text:
                 return Status.INVALID_QUESTION
-            # Too long to answer but read for danger: triage runs on it and ends the run.
+            ctx.refused = True  # too long to answer but read for danger: triage ends the run
         ctx.question = checked.text
         ctx.history = trim_history(ctx.history, self.history_turns, self.guard.max_chars)
         return None
@@ -93,7 +94,7 @@ class TriageStage(Stage):
             ctx.notices.append(Notice("child_safety", messages.CHILD_INTRO, self.signposts.child_safety, source="triage"))
         if result.self_harm:
             ctx.notices.append(Notice("crisis", messages.CRISIS_INTRO, self.signposts.crisis, source="triage"))
-        if ctx.reason == "too_long":  # refused (GuardStage), with whatever notices it called for
+        if ctx.refused:  # by GuardStage, with whatever notices triage called for
             return Status.INVALID_QUESTION
         if result.other_jurisdiction:
             ctx.reason, ctx.message = "jurisdiction", messages.NOT_COVERED["jurisdiction"]
