@@ -70,6 +70,15 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value):
         return value or None
 
+    @field_validator("embedding_model_path")
+    @classmethod
+    def _model_folder(cls, value):
+        # Checked here: otherwise the first sign of a mistyped folder is a head or prior
+        # "trained on another model" error that sends the reader the wrong way.
+        if value is not None and not Path(value).is_dir():
+            raise ValueError(f"{value} is not a folder (a local sentence-transformers model)")
+        return value
+
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)

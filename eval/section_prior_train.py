@@ -24,7 +24,8 @@ checks alone, the best setting (weight 0.6) kept section MRR but the gate saw pa
 hit@3 on golden tuning questions fall from 0.946 to 0.875. Of the settings that pass, the
 one with the highest hit@1 (a passage from a right section first) wins; ties go to the
 higher golden MRR, then the smaller prior weight, then the smaller C. Every setting's result is kept in the file
-(`tradeoff`). Deterministic: the same data and model give the same file.
+(`tradeoff`). Deterministic: the same data and model give the same file. The model is
+the one the app is set to use (SIGNPOST_EMBEDDING_MODEL_PATH, or the packaged MiniLM).
 """
 
 from __future__ import annotations
@@ -151,9 +152,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus", help="the guidance folder (default: corpus/)")
     args = parser.parse_args(argv)
 
-    from index.embedder import Embedder
+    from app.services import Services
+    from app.settings import load_settings
+    from ingest.errors import SignpostError
 
-    embedder = Embedder()
+    try:
+        embedder = Services(load_settings()).embedder  # the model the app will run with: the prior must match it
+    except SignpostError as err:
+        print(f"signpost: {err}", file=sys.stderr)
+        return 2
     chunks = corpus_chunks(args.corpus)
     section_names = sorted({c.section for c in chunks})
     sections = {s: n for n, s in enumerate(section_names)}

@@ -334,18 +334,20 @@ def dump_head(head: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.triage_train", description="Train the safety-triage head from the training split.")
+    parser = argparse.ArgumentParser(prog="python -m eval.triage_train", description="Train the safety-triage head from the training split, for the embedding model the app is set to use (SIGNPOST_EMBEDDING_MODEL_PATH, or the packaged MiniLM).")
     parser.add_argument("--data", type=Path, default=MESSAGES_FILE, help="triage messages (default: eval/data/triage/messages.jsonl)")
     parser.add_argument("--out", type=Path, default=HEAD_FILE, help="where to write the head (default: app/models/triage_head.json)")
     args = parser.parse_args(argv)
     from app.offline import apply_offline_env
 
     apply_offline_env()
-    from index import Embedder
+    from app.services import Services
+    from app.settings import load_settings
     from ingest.errors import SignpostError
 
     try:
-        head = train(Embedder(), args.data)
+        # the model the app will run with (SIGNPOST_EMBEDDING_MODEL_PATH), as the head must match it
+        head = train(Services(load_settings()).embedder, args.data)
     except SignpostError as err:
         print(f"signpost: {err}", file=sys.stderr)
         return 2

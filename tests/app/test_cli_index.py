@@ -126,6 +126,13 @@ def test_bad_setting_is_one_line_naming_the_variable_and_exit_2():
     assert "Traceback" not in result.stderr and "pydantic" not in result.stderr
 
 
+def test_a_model_folder_that_is_not_there_is_named_not_blamed_on_the_heads(tmp_path):
+    missing = tmp_path / "no-such-model"
+    result = run_cli("ask", "hello", env={"SIGNPOST_EMBEDDING_MODEL_PATH": str(missing)})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"signpost: SIGNPOST_EMBEDDING_MODEL_PATH: Value error, {missing} is not a folder (a local sentence-transformers model)"]
+
+
 def test_malformed_batch_file_is_one_line_with_its_line_number(tmp_path):
     batch = tmp_path / "bad.jsonl"
     batch.write_text('{"question": "fine"}\n{"question": \n', encoding="utf-8")

@@ -238,6 +238,25 @@ def test_make_triage_model_rebuilds_the_committed_head(embedder):
         assert np.allclose(rebuilt["heads"][head]["weights"], data["weights"], atol=1e-3)
 
 
+def test_make_triage_model_trains_for_the_model_the_app_is_set_to_use(tmp_path, monkeypatch, capsys):
+    from eval import triage_train
+    from ingest.errors import ConfigError
+
+    seen = []
+
+    def train(embedder, data_file):  # stands in for the 3-minute fit: only the model given to it is checked
+        seen.append(embedder.model_id)
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(triage_train, "train", train)
+    monkeypatch.setenv("SIGNPOST_EMBEDDING_MODEL_PATH", str(tmp_path))
+    assert triage_train.main(["--out", str(tmp_path / "head.json")]) == 2
+    assert seen == [f"path:{tmp_path}"] and capsys.readouterr().err == "signpost: stop here\n"
+    monkeypatch.setenv("SIGNPOST_EMBEDDING_MODEL_PATH", str(tmp_path / "missing"))
+    assert triage_train.main(["--out", str(tmp_path / "head.json")]) == 2 and len(seen) == 1
+    assert "SIGNPOST_EMBEDDING_MODEL_PATH" in capsys.readouterr().err
+
+
 def test_assess_many_gives_the_same_results_as_assess_one_by_one(triage):
     from eval.triage_data import load_messages
 

