@@ -57,20 +57,40 @@ def load_real_questions(path: Path = REAL_QUESTIONS_FILE, split: str = "all") ->
     return items
 
 
-def real_question_metrics(items: list[RealQuestion], answers: list[Answer], searches: dict[str, list[list[str]]]) -> dict:
-    """`searches`: retriever name -> per item, the sections of its ranked passages."""
+def _flags(items: list[RealQuestion], answers: list[Answer], searches: dict[str, list[list[str]]]) -> dict[str, tuple[list[int], list[bool]]]:
+    """Per rated figure: the questions it rates, and whether each got it right."""
     answerable = [n for n, i in enumerate(items) if i.sections]
     off_topic = [n for n, i in enumerate(items) if i.coverage == "none"]
-    out: dict = {"n": len(items), "n_answerable": len(answerable), "n_off_topic": len(off_topic)}
-    for name, ranked in searches.items():
-        out[f"section_hit@1_{name}"] = rate([bool(ranked[n]) and ranked[n][0] in items[n].sections for n in answerable])
+    out = {f"section_hit@1_{name}": (answerable, [bool(ranked[n]) and ranked[n][0] in items[n].sections for n in answerable]) for name, ranked in searches.items()}
     cited = [[c.passage.section for c in a.citations] if a.status is Status.ANSWERED else [] for a in answers]
-    out["lead_section_accuracy"] = rate([bool(cited[n]) and cited[n][0] in items[n].sections for n in answerable])
-    out["answered_right_section_rate"] = rate([any(s in items[n].sections for s in cited[n]) for n in answerable])
+    out["lead_section_accuracy"] = (answerable, [bool(cited[n]) and cited[n][0] in items[n].sections for n in answerable])
+    out["answered_right_section_rate"] = (answerable, [any(s in items[n].sections for s in cited[n]) for n in answerable])
     # Declined means the guidance's own "not covered" (or a partial-answer notice): a
     # question refused for its length, or lost to an error, was not judged at all.
-    out["off_topic_declined_rate"] = rate([answers[n].status is Status.NOT_COVERED or any(x.kind == "partial" for x in answers[n].notices) for n in off_topic])
+    out["off_topic_declined_rate"] = (off_topic, [answers[n].status is Status.NOT_COVERED or any(x.kind == "partial" for x in answers[n].notices) for n in off_topic])
+    return out
+
+
+def real_question_metrics(items: list[RealQuestion], answers: list[Answer], searches: dict[str, list[list[str]]]) -> dict:
+    """`searches`: retriever name -> per item, the sections of its ranked passages."""
+    flags = _flags(items, answers, searches)
+    out: dict = {"n": len(items), "n_answerable": sum(1 for i in items if i.sections), "n_off_topic": sum(1 for i in items if i.coverage == "none")}
+    out.update({name: rate(hits) for name, (_, hits) in flags.items()})
     out["pronoun_leads"] = sum(pronoun_lead(a) for a in answers)
+    return out
+
+
+def real_question_intervals(items: list[RealQuestion], answers: list[Answer], searches: dict[str, list[list[str]]]) -> dict[str, tuple[float, float] | None]:
+    """95% intervals of the rated figures, resampling pages (one page can give several
+    questions; eval/intervals.py), and of the hybrid's lead over dense only on the same
+    questions (the issue asks for hit@1 above dense only)."""
+    from eval.intervals import grouped_interval, paired_difference_interval
+
+    flags = _flags(items, answers, searches)
+    out = {name: grouped_interval(hits, [items[n].source for n in rows]) for name, (rows, hits) in flags.items()}
+    if "section_hit@1_hybrid" in flags and "section_hit@1_dense" in flags:
+        rows, hybrid = flags["section_hit@1_hybrid"]
+        out["section_hit@1_hybrid_minus_dense"] = paired_difference_interval(hybrid, flags["section_hit@1_dense"][1], [items[n].source for n in rows])
     return out
 
 
@@ -95,8 +115,11 @@ def evaluate_real_questions(pipeline, retriever, items: list[RealQuestion] | Non
             idx = [n for n, i in enumerate(items) if i.split == split and keep(i)]
             if idx:
                 by_split[name] = real_question_metrics([items[n] for n in idx], [answers[n] for n in idx], {k: [v[n] for n in idx] for k, v in searches.items()})
+    held = [n for n, i in enumerate(items) if i.split == "held_out"]
+    intervals = real_question_intervals([items[n] for n in held], [answers[n] for n in held], {k: [v[n] for n in held] for k, v in searches.items()})
     rows = [
         {"id": i.id, "split": i.split, "coverage": i.coverage, "sections": list(i.sections), "question": i.question, "status": a.status.value, "answer": a.answer, "cited_sections": [c.passage.section for c in a.citations], "source": i.source}
         for i, a in zip(items, answers, strict=True)
     ]
-    return {"by_split": by_split, "per_item": rows}
+    return {"by_split": by_split, "intervals": {"held_out": intervals}, "per_item": rows}
+

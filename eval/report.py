@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from eval.faithfulness import LIMITS as FAITHFULNESS_LIMITS
+from eval.intervals import describe_intervals
 
 
 def _bar_chart(path: Path, names: list[str], values: list[float], baseline: list[float | None], floors: list[float | None], title: str) -> None:
@@ -117,6 +118,7 @@ Round 5 (P8's round-5 questions, mostly parents and people asking for someone el
 {_blind_round(triage, "round8", "Round 8 (collected 2026-11-30: quoted threats and hard negatives, measured blind")}
 On the {triage.get('agreed', {}).get('n', 0)} held-out messages both blind labelling passes agree on: emergency recall {_fmt(triage.get('agreed', {}).get('emergency_recall'))}, hard-negative emergency rate {_fmt(triage.get('agreed', {}).get('hard_negative_emergency_rate'))}.
 Seconds per message: {triage['seconds_per_message']:.4f}.</p>
+<p>{e(describe_intervals(t_every, triage.get('intervals', {}), "held-out, resampling source groups (a message with its variants)"))}</p>
 <h3>Hard negatives by kind</h3><table><tr><th>kind</th><th>messages</th><th>emergency notice</th><th>any notice</th></tr>{k_rows}</table>
 <table><tr><th>label</th><th>TP</th><th>FN</th><th>FP</th><th>TN</th><th>recall</th><th>precision</th><th>recall (real only)</th><th>precision (real only)</th></tr>{t_rows}</table>
 <h3>Mistakes (first 60)</h3><table><tr><th>id</th><th>origin</th><th>expected</th><th>got</th><th>message</th></tr>{t_misses}</table>"""
@@ -133,6 +135,8 @@ Seconds per message: {triage['seconds_per_message']:.4f}.</p>
 <h2>Retrieval</h2><table><tr><th>split</th><th>retriever</th><th>hit@1</th><th>hit@3</th><th>hit@5</th><th>recall@3</th><th>MRR</th></tr>{ret_rows}</table>
 <p>llamaindex_default uses llama-index's default chunking (about 1,000-token chunks), so one chunk holds several sections: it scores high on hit@k but its passages are too long to cite.</p>
 <img src="retrieval.png" alt="MRR by retriever on the held-out split">
+<h2>Real questions people asked (held-out)</h2>
+<p>{e(describe_intervals(by_split.get('real_held_out', {}), summary.get('real_question_intervals', {}), "resampling pages"))}</p>
 {triage_html}
 <h2>By section</h2><img src="sections.png" alt="Status accuracy by section">
 <h2>Worst items</h2>{worst_html}

@@ -13,6 +13,7 @@ from pathlib import Path
 from eval.behaviour import behaviour_metrics
 from eval.gate import baseline_from, check_gate, load_baseline, load_thresholds
 from eval.golden import GOLDEN_FILE, SPLITS, GoldenItem, load_golden
+from eval.intervals import describe_intervals
 from eval.ragas_suite import run_ragas
 from eval.real_questions import evaluate_real_questions
 from eval.retrieval import run_retrieval_suite
@@ -114,6 +115,7 @@ def evaluate_pipeline(services, items: list[GoldenItem], judge: dict | None = No
         "by_split": by_split,
         "triage": triage,
         "real_questions": real["per_item"],
+        "real_question_intervals": real.get("intervals", {}).get("held_out", {}),
         "retrieval": {g: {n: s.to_dict() for n, s in r.items()} for g, r in retrieval.items()},
         "skipped": {m: ragas.skip_reason for m in ragas.skipped},
         "per_item": per_item,
@@ -185,6 +187,7 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
     if real_splits:
         print("\nreal questions people asked (eval/data/questions; sections, coverage, off-topic):")
         _print_table(result["by_split"], real_splits, list(result["by_split"][real_splits[0]]))
+        print(describe_intervals(result["by_split"].get("real_held_out", {}), result["real_question_intervals"], "held-out, resampling pages"))
     print("\nsafety triage, held-out split (per label; the emergency notice is immediate_danger or threat):")
     triage_splits = [sp for sp in result["by_split"] if sp.startswith("triage_held_out")]
     _print_table(result["by_split"], triage_splits, [k for k in result["triage"]["metrics"] if k != "n"] + ["n"])
@@ -196,6 +199,7 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
         "round8: collected 2026-11-30 (quoted threats, hard negatives), kept out of training, measured blind. "
         "agreed: the messages two blind labelling passes agree on for the emergency notice)"
     )
+    print(describe_intervals(result["triage"]["metrics"], result["triage"].get("intervals", {}), "held-out, resampling source groups (a message with its variants)"))
     kinds = result["triage"].get("hard_negatives_by_kind") or {}
     if kinds:
         print("held-out hard negatives by kind: " + "; ".join(f"{kind} {k['emergency_rate']:.2f} of {k['n']}" for kind, k in kinds.items()) + " get the emergency notice")

@@ -79,3 +79,19 @@ def triage_metrics(items: list[TriageItem], predicted: list[set]) -> dict:
     out["hard_negative_any_notice_rate"] = _safe(sum(any_notice), len(any_notice))
     out["n"] = len(items)
     return {"metrics": out, "confusion": confusion}
+
+
+def triage_intervals(items: list[TriageItem], predicted: list[set]) -> dict[str, tuple[float, float] | None]:
+    """95% intervals of the figures the issue sets targets for (each label's notice
+    recall, the emergency notice on hard negatives), resampling source groups: a
+    message and its typing variants move together (eval/intervals.py)."""
+    from eval.intervals import grouped_interval
+
+    out = {}
+    for label in LABELS:
+        notice = "emergency" if label in EMERGENCY_LABELS else label
+        rows = [(notice in p, i.group) for i, p in zip(items, predicted, strict=True) if label in i.labels]
+        out[f"{label}_notice_recall"] = grouped_interval([h for h, _ in rows], [g for _, g in rows])
+    rows = [("emergency" in p, i.group) for i, p in zip(items, predicted, strict=True) if not i.labels]
+    out["hard_negative_emergency_rate"] = grouped_interval([h for h, _ in rows], [g for _, g in rows])
+    return out

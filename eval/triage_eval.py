@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from app.triage import SafetyTriage
-from eval.triage_data import TriageItem, load_messages, triage_metrics
+from eval.triage_data import TriageItem, load_messages, triage_intervals, triage_metrics
 
 
 def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None) -> dict:
@@ -53,6 +53,7 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     ]
     return {
         "metrics": every["metrics"],
+        "intervals": triage_intervals(items, predicted),
         "confusion": every["confusion"],
         "real_only": real_only,
         **by_round,

@@ -166,3 +166,16 @@ def test_llm_metrics_run_through_ragas_with_a_standin_judge(services, pipeline, 
     for name in ("faithfulness", "context_recall", "llm_context_precision_with_reference", "answer_relevancy"):
         assert result["metrics"][name] is not None and 0.0 <= result["metrics"][name] <= 1.0
     assert result["metrics"]["faithfulness"] > 0.5
+
+
+def test_held_out_figures_come_with_intervals_around_them(healthy):
+    triage = healthy["triage"]
+    assert set(triage["intervals"]) == {"immediate_danger_notice_recall", "threat_notice_recall", "child_at_risk_notice_recall", "self_harm_notice_recall", "hard_negative_emergency_rate"}
+    for name, (low, high) in triage["intervals"].items():  # every held-out danger message gets the 999 notice: 1.0 to 1.0
+        assert low <= triage["metrics"][name] <= high and (high > low or triage["metrics"][name] in (0.0, 1.0))
+    real, spans = healthy["by_split"]["real_held_out"], healthy["real_question_intervals"]
+    for name in ("section_hit@1_hybrid", "section_hit@1_dense", "lead_section_accuracy", "answered_right_section_rate", "off_topic_declined_rate"):
+        low, high = spans[name]
+        assert low < real[name] < high
+    low, high = spans["section_hit@1_hybrid_minus_dense"]
+    assert low <= real["section_hit@1_hybrid"] - real["section_hit@1_dense"] <= high
