@@ -53,7 +53,7 @@ class Answer:
     citations: list[Citation]
     notices: list[Notice]
     disclaimer: str
-    reason: str = ""  # machine-readable detail: empty, too_long, out_of_area, no_support, off_topic, ...
+    reason: str = ""  # machine-readable detail: empty, too_long, out_of_area, jurisdiction, language, no_support, off_topic, ...
     related: list[Passage] = field(default_factory=list)  # "may be related" when not covered
     composer: str = ""
     timings_ms: dict = field(default_factory=dict)

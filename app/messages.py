@@ -15,6 +15,7 @@ NOT_COVERED = {
     "off_topic": "The guidance we have does not seem to cover this question.",
     "out_of_area": "This looks like a question about {topic}. The guidance here only covers stalking and harassment, so it cannot answer it.",
     "jurisdiction": "The guidance here covers the law in England and Wales. Scotland and Northern Ireland (and other countries) have different law, so it cannot answer this.",
+    "language": "Signpost can only read questions written in English, so it cannot answer this one.",
 }
 
 SIGNPOST_INTRO = "You can talk to someone about your situation:"

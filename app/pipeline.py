@@ -96,6 +96,9 @@ class TriageStage(Stage):
             ctx.notices.append(Notice("crisis", messages.CRISIS_INTRO, self.signposts.crisis, source="triage"))
         if ctx.refused:  # by GuardStage, with whatever notices triage called for
             return Status.INVALID_QUESTION
+        if result.language:  # nothing here reads it: say so (the emergency notice is already first)
+            ctx.reason, ctx.message = "language", messages.NOT_COVERED["language"]
+            return Status.NOT_COVERED
         if result.other_jurisdiction:
             ctx.reason, ctx.message = "jurisdiction", messages.NOT_COVERED["jurisdiction"]
             return Status.NOT_COVERED
@@ -189,7 +192,7 @@ class Pipeline:
         Nothing per chunk happens here: sentence splits and vectors come with the
         search results (stored at ingest), so start-up does not grow with the corpus.
         Raises IndexUnavailable if the index cannot be opened (triage still works)."""
-        self.triage.assess("warm up")
+        self.triage.assess("warming up the models")  # three words or more: loads the language check too
         if self._retriever is not None:
             self._retriever().manifest  # noqa: B018  (opens the index and its keyword files)
 

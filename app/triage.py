@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from app.language import other_language
 from app.text import normalise_quotes
 from ingest.errors import ConfigError
 from ingest.jsonl import read_model_file
@@ -280,6 +281,7 @@ class TriageResult:
     out_of_area: list[str] = field(default_factory=list)  # topics the guidance does not cover
     in_scope: bool = True
     other_jurisdiction: bool = False
+    language: str = ""  # another language's code when the message is clearly not English (app/language.py)
     message_vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # reused by retrieval
 
     @property
@@ -329,12 +331,15 @@ class SafetyTriage:
             fired = set()
         labels = frozenset((fired - {"emergency"}) | self.rules.labels(text))
         topics, in_scope, other = self.scope.assess(text)
+        language = other_language(text)
         return TriageResult(
             labels=labels,
-            emergency="emergency" in fired or bool(labels & EMERGENCY_LABELS),
+            # A message the heads cannot read cannot be called safe: recall first.
+            emergency="emergency" in fired or bool(labels & EMERGENCY_LABELS) or bool(language),
             scores={label: round(float(p), 4) for label, p in zip(self.head.labels, probs, strict=True)},
             out_of_area=topics,
             in_scope=in_scope,
             other_jurisdiction=other,
+            language=language,
             message_vector=vector,
         )

@@ -262,3 +262,16 @@ def test_danger_the_guidance_does_not_cover_is_not_covered_with_its_notice_first
     answer = pipeline.ask("im in scotland and hes outside my door with a knife right now")
     assert answer.status is Status.NOT_COVERED and answer.reason == "jurisdiction"
     assert (answer.notices[0].kind, answer.notices[0].source) == ("emergency", "triage")
+
+
+@pytest.mark.parametrize("question", ["On ma nóż i kopie w drzwi, pomocy", "وہ دروازے پر چاقو لے کر کھڑا ہے"])
+def test_a_message_in_another_language_says_so_after_the_emergency_notice(pipeline, down_pipeline, question):
+    """Nothing here reads Polish or Urdu ("he has a knife and is kicking the door in"):
+    until session 14 these got "does not answer this question" and no 999 notice. They
+    cannot be read, so they cannot be called safe. No index is needed to say so."""
+    for p in (pipeline, down_pipeline):
+        answer = p.ask(question)
+        assert answer.status is Status.NOT_COVERED and answer.reason == "language"
+        assert answer.answer == messages.NOT_COVERED["language"]
+        assert (answer.notices[0].kind, answer.notices[0].source) == ("emergency", "triage")
+        assert not answer.citations
