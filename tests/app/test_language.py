@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from app.language import other_language
@@ -69,3 +72,24 @@ def test_no_english_message_we_hold_is_called_another_language():
 )
 def test_english_short_mixed_and_unsure_messages_are_left_to_triage(text):
     assert other_language(text) == ""
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "language"
+
+
+def _real(name: str) -> list[dict]:
+    return [json.loads(line) for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_real_messages_in_other_languages_are_recognised():
+    """76 messages people wrote in 31 languages (fixtures/language/README.md)."""
+    rows = _real("real_foreign.jsonl")
+    assert len(rows) == 76 and all(r["source"].startswith("http") for r in rows)
+    assert [r["id"] for r in rows if not other_language(r["text"])] == []
+
+
+def test_real_english_that_looks_foreign_is_left_to_triage():
+    """Nigerian Pidgin, patois, Scots, Singlish, Hinglish, text-speak, very short lines."""
+    rows = _real("real_english_hard.jsonl")
+    assert len(rows) == 58
+    assert [(r["id"], other_language(r["text"])) for r in rows if other_language(r["text"])] == []
