@@ -133,8 +133,9 @@ def dump_history(history: list[str]) -> str:
 def is_context(question: str | None, answer: Answer) -> bool:
     """Whether a question joins the history that follow-ups are read against. A refused
     one does not: after "too long", the shorter question sent next would otherwise be
-    read as its follow-up, and search would see the long story again."""
-    return bool(question and question.strip()) and answer.status not in (Status.ERROR, Status.INVALID_QUESTION)
+    read as its follow-up, and search would see the long story again. Nor does one in a
+    language Signpost cannot read (reason "language"): search would read it as English."""
+    return bool(question and question.strip()) and answer.status not in (Status.ERROR, Status.INVALID_QUESTION) and answer.reason != "language"
 
 
 CSS = """

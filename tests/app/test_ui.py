@@ -18,6 +18,8 @@ def test_only_a_question_that_was_read_becomes_context_for_a_follow_up():
     assert not is_context("word " * 1000, Answer.fixed(Status.INVALID_QUESTION, "too long", "too_long"))
     assert not is_context("Can I get a restraining order?", Answer.fixed(Status.ERROR, "down", "unavailable"))
     assert not is_context("   ", answered)
+    # Nor one Signpost cannot read: search would take it for English.
+    assert not is_context("On ma nóż i kopie w drzwi, pomocy", Answer.fixed(Status.NOT_COVERED, "English only", "language"))
 
 
 def test_the_longest_event_the_page_sends_fits_under_the_post_cap():
