@@ -53,7 +53,7 @@ class Answer:
     citations: list[Citation]
     notices: list[Notice]
     disclaimer: str
-    reason: str = ""  # machine-readable detail: empty, too_long, out_of_area, jurisdiction, language, no_support, off_topic, ...
+    reason: str = ""  # machine-readable detail: see AnswerOut.reason
     related: list[Passage] = field(default_factory=list)  # "may be related" when not covered
     composer: str = ""
     timings_ms: dict = field(default_factory=dict)
@@ -116,7 +116,9 @@ class AnswerOut(BaseModel):
     citations: list[CitationOut]
     notices: list[NoticeOut] = Field(description="Show these first; emergency notices above the answer.")
     disclaimer: str
-    reason: str
+    reason: str = Field(
+        description="Why, when not answered: empty | too_long | too_large | schema (invalid_question); out_of_area | jurisdiction | language | no_support | off_topic (not_covered); unavailable | busy | rate_limited | too_many_streams | internal (error). Empty when answered."
+    )
     related: list[RelatedOut] = Field(description="Passages that may be related, when the guidance does not cover the question.")
     composer: str
     timings_ms: dict[str, float]
