@@ -16,8 +16,8 @@ Two checks, both offline:
   MAX_ENGLISH.
 
 Measured (tests/app/test_language.py): of 76 real messages in 31 other languages
-(tests/fixtures/language), all are recognised, the surest at 0.0001 probability of
-English; of 58 real English ones chosen to look foreign (Pidgin, patois, Scots, Singlish,
+(tests/fixtures/language), all are recognised (the most English-looking at 0.0001
+probability of English); of 58 real English ones chosen to look foreign (Pidgin, patois, Scots, Singlish,
 Hinglish, text-speak, three-word lines), and the repo's 3,800 English texts, none is, the
 least sure at 0.015 ("Die Helen Die", a quoted threat). A first version that trusted
 langid's top language at 0.7 called five of the Pidgin and patois lines foreign, and missed
@@ -39,34 +39,37 @@ MIN_WORDS = 3
 MAX_CHARS = 2000  # enough to tell the language; bounds the cost of a long message
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
-_lock = threading.Lock()
-_identifier = None
 
+class LanguageCheck:
+    """Tells a message in another language from English. The langid model (about 0.5 s
+    to load) is loaded on first use, once, whichever thread asks first."""
 
-def _langid():
-    global _identifier
-    with _lock:
-        if _identifier is None:
-            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._identifier = None
 
-            _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    return _identifier
+    def _langid(self):
+        with self._lock:
+            if self._identifier is None:
+                # Imported here: the model is only needed once a message is long enough to judge.
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+                self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        return self._identifier
 
-def other_language(text: str) -> str:
-    """The language code (ISO 639) when `text` is clearly not English, else ""."""
-    sample = text[:MAX_CHARS]
-    letters = [c for c in sample if c.isalpha()]
-    if not letters:
-        return ""
-    latin = sum("LATIN" in unicodedata.name(c, "") for c in letters)
-    if latin * 2 <= len(letters):  # mostly another script: not English, whatever langid says
-        code, _ = _langid().classify(sample)
-        return code if code != "en" else "und"
-    if len(_WORD.findall(sample)) < MIN_WORDS:
-        return ""
-    ranked = _langid().rank(sample)
-    english = sum(p for code, p in ranked if code in ENGLISH)
-    if english >= MAX_ENGLISH:
-        return ""
-    return next(code for code, _ in ranked if code not in ENGLISH)
+    def other_language(self, text: str) -> str:
+        """The language code (ISO 639) when `text` is clearly not English, else ""."""
+        sample = text[:MAX_CHARS]
+        letters = [c for c in sample if c.isalpha()]
+        if not letters:
+            return ""
+        latin = sum("LATIN" in unicodedata.name(c, "") for c in letters)
+        if latin * 2 <= len(letters):  # mostly another script: not English, whatever langid says
+            code, _ = self._langid().classify(sample)
+            return code if code not in ENGLISH else "und"
+        if len(_WORD.findall(sample)) < MIN_WORDS:
+            return ""
+        ranked = self._langid().rank(sample)
+        if sum(p for code, p in ranked if code in ENGLISH) >= MAX_ENGLISH:
+            return ""
+        return next(code for code, _ in ranked if code not in ENGLISH)

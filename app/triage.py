@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from app.language import other_language
+from app.language import LanguageCheck
 from app.text import normalise_quotes
 from ingest.errors import ConfigError
 from ingest.jsonl import read_model_file
@@ -294,10 +294,11 @@ class TriageResult:
 
 
 class SafetyTriage:
-    def __init__(self, embedder, head: TriageHead, rules: SafetyRules | None = None, scope: ScopeRules | None = None):
+    def __init__(self, embedder, head: TriageHead, rules: SafetyRules | None = None, scope: ScopeRules | None = None, language: LanguageCheck | None = None):
         self.embedder, self.head = embedder, head
         self.rules = rules or SafetyRules()
         self.scope = scope or ScopeRules()
+        self.language = language or LanguageCheck()
 
     @classmethod
     def load(cls, embedder, head_file: Path = HEAD_FILE) -> SafetyTriage:
@@ -331,7 +332,7 @@ class SafetyTriage:
             fired = set()
         labels = frozenset((fired - {"emergency"}) | self.rules.labels(text))
         topics, in_scope, other = self.scope.assess(text)
-        language = other_language(text)
+        language = self.language.other_language(text)
         return TriageResult(
             labels=labels,
             # A message the heads cannot read cannot be called safe: recall first.

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from app.language import other_language
+from app.language import LanguageCheck
 from eval.golden import load_golden
 from eval.real_questions import load_real_questions
 from eval.triage_data import load_messages
+
+other_language = LanguageCheck().other_language
 
 # Written for this test (they test a language detector, not triage): "he has a knife and
 # is kicking the door in", "my ex follows me everywhere, what can I do?" and the like, in
