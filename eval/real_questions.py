@@ -22,6 +22,7 @@ from pathlib import Path
 
 from app.answer import Answer, Status
 from eval.behaviour import pronoun_lead, rate
+from eval.intervals import grouped_interval, paired_difference_interval
 from ingest.errors import ConfigError
 from ingest.jsonl import read_lines
 
@@ -84,8 +85,6 @@ def real_question_intervals(items: list[RealQuestion], answers: list[Answer], se
     """95% intervals of the rated figures, resampling pages (one page can give several
     questions; eval/intervals.py), and of the hybrid's lead over dense only on the same
     questions (the issue asks for hit@1 above dense only)."""
-    from eval.intervals import grouped_interval, paired_difference_interval
-
     flags = _flags(items, answers, searches)
     out = {name: grouped_interval(hits, [items[n].source for n in rows]) for name, (rows, hits) in flags.items()}
     if "section_hit@1_hybrid" in flags and "section_hit@1_dense" in flags:
@@ -122,4 +121,3 @@ def evaluate_real_questions(pipeline, retriever, items: list[RealQuestion] | Non
         for i, a in zip(items, answers, strict=True)
     ]
     return {"by_split": by_split, "intervals": {"held_out": intervals}, "per_item": rows}
-

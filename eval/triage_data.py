@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.triage import EMERGENCY_LABELS, LABELS
+from eval.intervals import grouped_interval
 from ingest.errors import ConfigError
 from ingest.jsonl import read_lines
 
@@ -85,8 +86,6 @@ def triage_intervals(items: list[TriageItem], predicted: list[set]) -> dict[str,
     """95% intervals of the figures the issue sets targets for (each label's notice
     recall, the emergency notice on hard negatives), resampling source groups: a
     message and its typing variants move together (eval/intervals.py)."""
-    from eval.intervals import grouped_interval
-
     out = {}
     for label in LABELS:
         notice = "emergency" if label in EMERGENCY_LABELS else label
