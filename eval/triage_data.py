@@ -49,6 +49,21 @@ def _safe(n: float, d: float) -> float | None:
     return n / d if d else None
 
 
+def _target_flags(items: list[TriageItem], predicted: list[set]) -> dict[str, tuple[list[int], list[bool]]]:
+    """Per figure the issue sets a target for: the messages it rates, and whether each
+    got its notice (each label's notice: the emergency notice for immediate_danger and
+    threat) or, for hard negatives (no label at all: fearful questions, past events, the
+    law), the emergency notice."""
+    out = {}
+    for label in LABELS:
+        notice = "emergency" if label in EMERGENCY_LABELS else label
+        rows = [n for n, i in enumerate(items) if label in i.labels]
+        out[f"{label}_notice_recall"] = (rows, [notice in predicted[n] for n in rows])
+    rows = [n for n, i in enumerate(items) if not i.labels]
+    out["hard_negative_emergency_rate"] = (rows, ["emergency" in predicted[n] for n in rows])
+    return out
+
+
 def triage_metrics(items: list[TriageItem], predicted: list[set]) -> dict:
     """Per-label recall, precision and false-alarm rate; for each label, the recall of
     the notice it calls for (the emergency notice for immediate_danger and threat);
@@ -58,6 +73,7 @@ def triage_metrics(items: list[TriageItem], predicted: list[set]) -> dict:
     the emergency notice."""
     out: dict = {}
     confusion = {}
+    targets = _target_flags(items, predicted)
     for label in LABELS:
         tp = sum(1 for i, p in zip(items, predicted, strict=True) if label in i.labels and label in p)
         fn = sum(1 for i, p in zip(items, predicted, strict=True) if label in i.labels and label not in p)
@@ -67,14 +83,13 @@ def triage_metrics(items: list[TriageItem], predicted: list[set]) -> dict:
         out[f"{label}_recall"] = _safe(tp, tp + fn)
         out[f"{label}_precision"] = _safe(tp, tp + fp)
         out[f"{label}_false_alarm_rate"] = _safe(fp, fp + tn)
-        notice = "emergency" if label in EMERGENCY_LABELS else label
-        out[f"{label}_notice_recall"] = _safe(sum(1 for i, p in zip(items, predicted, strict=True) if label in i.labels and notice in p), tp + fn)
+        hits = targets[f"{label}_notice_recall"][1]
+        out[f"{label}_notice_recall"] = _safe(sum(hits), len(hits))
     wants = [bool(i.labels & EMERGENCY_LABELS) for i in items]
     gets = ["emergency" in p for p in predicted]
     out["emergency_recall"] = _safe(sum(w and g for w, g in zip(wants, gets, strict=True)), sum(wants))
     out["emergency_precision"] = _safe(sum(w and g for w, g in zip(wants, gets, strict=True)), sum(gets))
-    # hard negatives: messages with no label at all (fearful questions, past events, the law)
-    none = [g for i, g in zip(items, gets, strict=True) if not i.labels]
+    none = targets["hard_negative_emergency_rate"][1]
     out["hard_negative_emergency_rate"] = _safe(sum(none), len(none))
     any_notice = [bool(p) for i, p in zip(items, predicted, strict=True) if not i.labels]
     out["hard_negative_any_notice_rate"] = _safe(sum(any_notice), len(any_notice))
@@ -83,14 +98,6 @@ def triage_metrics(items: list[TriageItem], predicted: list[set]) -> dict:
 
 
 def triage_intervals(items: list[TriageItem], predicted: list[set]) -> dict[str, tuple[float, float] | None]:
-    """95% intervals of the figures the issue sets targets for (each label's notice
-    recall, the emergency notice on hard negatives), resampling source groups: a
-    message and its typing variants move together (eval/intervals.py)."""
-    out = {}
-    for label in LABELS:
-        notice = "emergency" if label in EMERGENCY_LABELS else label
-        rows = [(notice in p, i.group) for i, p in zip(items, predicted, strict=True) if label in i.labels]
-        out[f"{label}_notice_recall"] = grouped_interval([h for h, _ in rows], [g for _, g in rows])
-    rows = [("emergency" in p, i.group) for i, p in zip(items, predicted, strict=True) if not i.labels]
-    out["hard_negative_emergency_rate"] = grouped_interval([h for h, _ in rows], [g for _, g in rows])
-    return out
+    """95% intervals of the figures the issue sets targets for, resampling source groups:
+    a message and its typing variants move together (eval/intervals.py)."""
+    return {name: grouped_interval(hits, [items[n].group for n in rows]) for name, (rows, hits) in _target_flags(items, predicted).items()}
