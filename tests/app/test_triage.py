@@ -68,6 +68,20 @@ def test_get_help_is_a_plea_only_when_it_says_so():
     assert rules.labels("please get help now") == {"immediate_danger"}
 
 
+@pytest.mark.parametrize("plea", ["help", "HELP!!!", "help me", "please help", "someone help us", "i need help", "Help?"])
+def test_a_message_that_is_only_a_plea_gets_the_emergency_notice(triage, plea):
+    """It says nothing of what is wrong, so it cannot be called safe ("help me please"
+    got the notice from the head, "help me" did not)."""
+    assert triage.assess(plea).emergency
+
+
+@pytest.mark.parametrize("message", ["can I get help with housing?", "I need help with my case", "how do I get help", "helpful"])
+def test_asking_for_help_with_something_is_not_a_plea(message):
+    from app.triage import SafetyRules
+
+    assert SafetyRules().labels(message) == set()
+
+
 # The issue's acceptance messages. None of them is in the training data
 # (tests/app/test_triage.py::test_acceptance_messages_are_not_training_data).
 ACCEPTANCE = {
