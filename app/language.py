@@ -13,7 +13,8 @@ Two checks, both offline:
 - py3langid (langid.py's model, bundled in the package, BSD) for Latin-script languages
   (Polish, Romanian, Portuguese, Lithuanian, Somali, Welsh, ...): a message of at least
   MIN_WORDS words whose probability of being English (or Nigerian Pidgin) is under
-  MAX_ENGLISH.
+  MAX_ENGLISH, or whose likeliest other language is MIN_ODDS times as likely as English
+  (session 15: short messages).
 
 Measured (tests/app/test_language.py): of 76 real messages in 31 other languages
 (tests/fixtures/language), all are recognised (the most English-looking at 0.0001
@@ -23,6 +24,16 @@ least sure at 0.015 ("Die Helen Die", a quoted threat). A first version that tru
 langid's top language at 0.7 called five of the Pidgin and patois lines foreign, and missed
 a Bosnian one (split between Croatian, Bosnian and Serbian). Romanised Urdu or Hindi
 ("mera ex mujhe follow karta hai") is mostly not caught: README, Known gaps.
+
+Short messages (session 15). On 3 to 6 words cut from those real messages, the
+probability of English alone recognised 84% (255 of 303); a short plea like "Il va me
+tuer" or "Pomocy, on mnie zabije" was read as English and got no notice. The odds rule
+recognises 93% (282), and flags none of about 20,000 sentences and openings of 3 to 12
+words cut from the English texts. MIN_ODDS (50) lies above every English text we hold
+(the highest, "Die Hleen Die", a quoted threat, is at 30) and every piece of one but a
+Taglish clause at 48 ("For me ok lang naman."). On the
+second batch's pieces, which were printed beside the first's when choosing (so not
+blind): 86% to 95%.
 """
 
 from __future__ import annotations
@@ -34,7 +45,12 @@ import unicodedata
 # English, and Nigerian Pidgin: an English-based creole that langid tells apart, but that
 # the models here read much of (and Jamaican patois is often taken for it).
 ENGLISH = frozenset({"en", "pcm"})
-MAX_ENGLISH = 0.002  # at or above this probability of English, the message is left to triage
+MAX_ENGLISH = 0.002  # under this probability of English, the message is another language
+# ... and so is one whose likeliest other language is MIN_ODDS times as likely as English.
+# On a short message langid is unsure of everything: "Il va me tuer" (French, "he is going
+# to kill me") is 0.006 English but 86 times likelier French. No English text we hold
+# comes above 31 ("Die Hleen Die", a quoted threat).
+MIN_ODDS = 50
 MIN_WORDS = 3
 MAX_CHARS = 2000  # enough to tell the language; bounds the cost of a long message
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -70,6 +86,8 @@ class LanguageCheck:
         if len(_WORD.findall(sample)) < MIN_WORDS:
             return ""
         ranked = self._langid().rank(sample)
-        if sum(p for code, p in ranked if code in ENGLISH) >= MAX_ENGLISH:
+        english = sum(p for code, p in ranked if code in ENGLISH)
+        code, likeliest = next((code, p) for code, p in ranked if code not in ENGLISH)
+        if english >= MAX_ENGLISH and likeliest < MIN_ODDS * english:
             return ""
-        return next(code for code, _ in ranked if code not in ENGLISH)
+        return code
