@@ -52,6 +52,23 @@ MAX_ENGLISH = 0.002  # under this probability of English, the message is another
 # comes above 31 ("Die Hleen Die", a quoted threat).
 MIN_ODDS = 50
 MIN_WORDS = 3
+# Shorter than that, langid cannot tell, but a plea is a plea: "help" in the Latin-script
+# languages most spoken in England and Wales after English (2021 census: Polish, Romanian,
+# Portuguese, Spanish, Italian, Lithuanian, French, German, Turkish; and Welsh, whose
+# "help" is English's). A message that is only one of these gets the emergency notice.
+# Other scripts need no list: a message mostly in another script is caught at any length.
+PLEAS = {
+    "pomocy": "pl", "ratunku": "pl", "pomóżcie": "pl", "pomóż mi": "pl",
+    "ajutor": "ro", "ajutați-mă": "ro", "ajutati-ma": "ro", "ajută-mă": "ro",
+    "socorro": "pt", "ajuda": "pt", "ajudem-me": "pt", "ajuda-me": "pt",
+    "ayuda": "es", "ayúdame": "es", "ayudame": "es", "auxilio": "es",
+    "aiuto": "it", "aiutatemi": "it", "aiutami": "it",
+    "padėkite": "lt", "gelbėkite": "lt", "padekite": "lt",
+    "au secours": "fr", "à l'aide": "fr", "aidez-moi": "fr", "aide-moi": "fr",
+    "hilfe": "de",
+    "imdat": "tr", "yardım edin": "tr", "yardim edin": "tr",
+}
+_PLEA_TRIM = re.compile(r"^[\W_]+|[\W_]+$")
 MAX_CHARS = 2000  # enough to tell the language; bounds the cost of a long message
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
@@ -84,7 +101,8 @@ class LanguageCheck:
             code, _ = self._langid().classify(sample)
             return code if code not in ENGLISH else "und"
         if len(_WORD.findall(sample)) < MIN_WORDS:
-            return ""
+            plea = " ".join(_PLEA_TRIM.sub("", sample.lower().replace("\u2019", "'")).split())
+            return PLEAS.get(plea, "")
         ranked = self._langid().rank(sample)
         english = sum(p for code, p in ranked if code in ENGLISH)
         code, likeliest = next((code, p) for code, p in ranked if code not in ENGLISH)
