@@ -220,6 +220,7 @@ class SafetyRules:
         self._add = {label: _compile(data.get(label)) for label in LABELS}
         self._about_the_law = _compile(data.get("about_the_law"))
         self._happening_now = _compile(data.get("happening_now"))
+        self._aimed_at_the_writer = _compile(data.get("aimed_at_the_writer"))
         self._plain_question = _compile(data.get("plain_question"))
         self._danger_words = _compile(data.get("danger_words"))
         self._addressed_to_you = _compile(data.get("addressed_to_you"))
@@ -232,8 +233,9 @@ class SafetyRules:
         return len(norm.split()) <= _LAW_QUESTION_MAX_WORDS and not segments(norm) and any(p.search(norm) for p in asks) and not any(p.search(norm) for p in never)
 
     def is_question_about_the_law(self, text: str) -> bool:
-        """A short single question about the law, with nothing said to be happening now."""
-        return self._short_question(text, self._about_the_law, self._happening_now)
+        """A short single question about the law, with nothing said to be happening now
+        and no one said to mean harm to the writer."""
+        return self._short_question(text, self._about_the_law, self._happening_now + self._aimed_at_the_writer)
 
     def is_plain_question(self, text: str) -> bool:
         """One short question asking for information, with no word of danger or of now."""
@@ -253,7 +255,7 @@ class SafetyRules:
 
     def labels(self, text: str) -> set[str]:
         norm = normalise_message(text)
-        if any(p.search(norm) for p in self._about_the_law):
+        if any(p.search(norm) for p in self._about_the_law) and not any(p.search(norm) for p in self._aimed_at_the_writer):
             return set()
         return {label for label, patterns in self._add.items() if any(p.search(norm) for p in patterns)}
 

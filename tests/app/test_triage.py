@@ -49,6 +49,9 @@ def test_a_story_longer_than_the_segment_bound_keeps_its_ending():
         ("what's the point of living anymore?", False),
         ("did you honestly think you would walk away happy?", False),
         ("help me please, can someone call the police?", False),
+        # a question about the law that reports someone meaning harm to the writer is not only about the law
+        ("What counts as a threat to kill?", True),
+        ("he said he'd kill me if I go to the police, is that a crime?", False),
         # not a question at the end
         ("I'm being stalked and need to move. I have no money.", False),
     ],
@@ -57,6 +60,13 @@ def test_short_information_questions_are_vetoed_but_danger_and_quoted_threats_ar
     from app.triage import SafetyRules
 
     assert SafetyRules().vetoes(message) is vetoed
+
+
+def test_a_threat_to_the_writer_asked_about_as_law_still_gets_the_emergency_notice(triage):
+    """The law veto had silenced it: a threat the writer reports is `threat` by the
+    labelling guideline, whatever the message then asks."""
+    result = triage.assess("he said he'd kill me if I go to the police, is that a crime?")
+    assert result.emergency and "threat" in result.labels
 
 
 def test_get_help_is_a_plea_only_when_it_says_so():
