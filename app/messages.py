@@ -24,7 +24,10 @@ PARTIAL = "The guidance does not cover {topic}; the answer below covers the rest
 
 EMERGENCY_INTRO = "If you are in immediate danger, call 999 now."
 CHILD_INTRO = "If a child is in immediate danger, call 999. If a child is at risk, you can get help now:"
-CRISIS_INTRO = "If you are thinking about ending your life or harming yourself, you can talk to someone now, any time:"
+CRISIS_INTRO = (
+    "If you have taken an overdose or hurt yourself badly, or cannot keep yourself safe, call 999 or go to A&E now. "
+    "If you are thinking about ending your life or harming yourself, you can talk to someone now, any time:"
+)
 
 ERROR = "Sorry, something went wrong on our side. Please try again in a moment."
 BUSY = "Signpost is busy right now. Please try again in a minute."

@@ -99,6 +99,13 @@ def test_thoughts_of_suicide_get_samaritans(pipeline):
     assert crisis and crisis[0].items[0]["number"] == "116 123" and crisis[0].source == "triage"
 
 
+def test_an_overdose_taken_gets_the_crisis_notice_which_says_call_999(pipeline):
+    """ "i took all my pills" got no notice at all before session 15."""
+    answer = pipeline.ask("i took all my pills")
+    crisis = [n for n in answer.notices if n.kind == "crisis"]
+    assert crisis and "call 999 or go to A&E" in crisis[0].text and crisis[0].items[0]["number"] == "116 123"
+
+
 def test_child_in_immediate_danger_gets_emergency_then_child_notice(pipeline):
     answer = pipeline.ask("he is outside the house now and says he will kill me and my daughter")
     assert [n.kind for n in answer.notices][:2] == ["emergency", "child_safety"]

@@ -85,6 +85,13 @@ def test_a_message_that_is_only_a_plea_gets_the_emergency_notice(triage, plea):
     assert triage.assess(plea).emergency
 
 
+@pytest.mark.parametrize(("message", "labels"), [("i took all my pills", {"self_harm"}), ("I've just swallowed 20 paracetamol", {"self_harm"}), ("I took my meds this morning", set()), ("he took all my pills", set())])
+def test_an_overdose_the_writer_has_taken_is_self_harm(message, labels):
+    from app.triage import SafetyRules
+
+    assert SafetyRules().labels(message) == labels
+
+
 @pytest.mark.parametrize("message", ["can I get help with housing?", "I need help with my case", "how do I get help", "helpful"])
 def test_asking_for_help_with_something_is_not_a_plea(message):
     from app.triage import SafetyRules
