@@ -85,6 +85,12 @@ def test_a_message_that_is_only_a_plea_gets_the_emergency_notice(triage, plea):
     assert triage.assess(plea).emergency
 
 
+@pytest.mark.parametrize("message", ["he has a nife", "hes got a kinfe and hes at the door"])
+def test_a_misspelt_knife_is_still_a_weapon(triage, message):
+    """ "he has a nife" got no notice before session 15: neither the head nor the weapon rule read it."""
+    assert triage.assess(message).emergency
+
+
 @pytest.mark.parametrize(("message", "labels"), [("i took all my pills", {"self_harm"}), ("I've just swallowed 20 paracetamol", {"self_harm"}), ("I took my meds this morning", set()), ("he took all my pills", set())])
 def test_an_overdose_the_writer_has_taken_is_self_harm(message, labels):
     from app.triage import SafetyRules
