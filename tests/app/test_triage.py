@@ -91,6 +91,23 @@ def test_a_misspelt_knife_is_still_a_weapon(triage, message):
     assert triage.assess(message).emergency
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "My ex keeps texting me 'te voy a matar', what do I do?",  # Spanish
+        'he sent me "zabiję cię" last night',  # Polish
+        "te omor",  # Romanian, alone: too short for the language check
+        "his voicemail said ich bring dich um",  # German
+        "he said main tujhe jaan se maar dunga",  # romanised Hindi/Urdu
+    ],
+)
+def test_i_will_kill_you_in_another_language_is_a_threat(triage, message):
+    """The head reads only English, and the language check needs three words of another
+    language: a quoted threat inside an English message got no notice before session 15."""
+    result = triage.assess(message)
+    assert result.emergency and "threat" in result.labels
+
+
 @pytest.mark.parametrize(("message", "labels"), [("i took all my pills", {"self_harm"}), ("I've just swallowed 20 paracetamol", {"self_harm"}), ("I took my meds this morning", set()), ("he took all my pills", set())])
 def test_an_overdose_the_writer_has_taken_is_self_harm(message, labels):
     from app.triage import SafetyRules
