@@ -197,6 +197,7 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
         "round5: P8's round-5 questions (collected 2026-11-30 to tune search on), kept out of triage training, measured blind. "
         "round7: P8's round-6 questions, the same way (2026-11-30). "
         "round8: collected 2026-11-30 (quoted threats, hard negatives), kept out of training, measured blind. "
+        "round9: collected 2026-11-30, session 15 (quoted threats, first-person danger, hard negatives), kept out of training, measured blind. "
         "agreed: the messages two blind labelling passes agree on for the emergency notice)"
     )
     print(describe_intervals(result["triage"]["metrics"], result["triage"].get("intervals", {}), "held-out, resampling source groups (a message with its variants)"))

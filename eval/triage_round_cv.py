@@ -1,0 +1,66 @@
+"""How the emergency head does on a collection round it has not seen: `python -m eval.triage_round_cv`.
+
+`make triage-model` chooses thresholds by 5-fold cross-validation with folds by source
+page. Messages of one collection round resemble each other (the same collectors,
+searches and kinds of page), so page folds flatter the head: every blind round since has
+read lower than they said. This cross-validates the emergency head the same way
+(the committed C and blend, the segment step) with folds by collection round instead
+(round 1, round 2, rounds 3 and 6; team, golden and guidance rows keep page folds), and
+prints recall, hard negatives firing and the golden set's ordinary questions firing at
+a few thresholds, beside the page-fold figures. Training split only; prints numbers,
+asserts nothing (session 15, README "Safety triage").
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+ROUND_FOLDS = {1: 0, 2: 1, 3: 2, 6: 2}  # rounds 3 (P8's questions, 3 danger messages) and 6 share a fold
+THRESHOLDS = (0.07, 0.05, 0.03, 0.02)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(prog="python -m eval.triage_round_cv", description=__doc__.split("\n\n")[0]).parse_args(argv)
+    from app.offline import apply_offline_env
+
+    apply_offline_env()
+    from sklearn.metrics import average_precision_score
+
+    from app.services import Services
+    from app.settings import load_settings
+    from app.triage import HEAD_FILE, SafetyRules, TriageHead
+    from eval import triage_train as train
+    from eval.triage_data import load_messages
+
+    embedder = Services(load_settings()).embedder
+    head = TriageHead.load(HEAD_FILE, embedder.model_id)
+    emergency = head.labels.index("emergency")
+    c = head.info["cross_validation"]["emergency"]["C"]
+    weight = head.whole_weights[emergency]
+    items = [m for m in load_messages(train.MESSAGES_FILE, split="train") if not m.disputed] + train._extra_negatives()
+    feats = train.Features(items, embedder)
+    page_folds = np.array([train._fold_of(i.group) for i in items])
+    round_folds = np.array([ROUND_FOLDS[i.round] if i.origin in ("real", "variant") else 3 + train._fold_of(i.group) % 2 for i in items])
+    counted = np.array([i.origin in ("real", "variant", "team") for i in items])
+    veto = np.array([SafetyRules().vetoes(i.text) for i in items])
+    positive = feats.positive("emergency")
+    hard = counted & np.array([not i.labels for i in items])
+    golden = np.array([i.origin == "golden" for i in items])
+    print(f"emergency head: C {c}, whole weight {weight}, committed threshold {head.thresholds[emergency]:.3f}")
+    for name, folds in (("page folds", page_folds), ("round folds", round_folds)):
+        rows = train._cross_validate(feats, "emergency", folds, c, None)
+        rows = train._cross_validate(feats, "emergency", folds, c, feats.witnesses("emergency", rows))
+        oof = np.where(veto, 0.0, feats.message_scores(rows, weight))
+        ap = average_precision_score(positive[counted], oof[counted])
+        print(f"{name}: average precision {ap:.3f}")
+        for t in THRESHOLDS:
+            fired = oof >= t
+            by_round = "  ".join(f"round {r} {fired[counted & positive & np.array([i.round == r for i in items])].mean():.3f}" for r in (1, 2))
+            print(f"  threshold {t:.2f}: recall {fired[counted & positive].mean():.3f} ({by_round})  hard negatives {fired[hard].mean():.3f}  golden ordinary {fired[golden].mean():.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
