@@ -38,7 +38,7 @@ from ingest.jsonl import read_lines, write_lines  # noqa: E402
 
 LABELS = ("immediate_danger", "threat", "child_at_risk", "self_harm")
 HELD_OUT_PERCENT = 40
-TEST_ONLY_ROUNDS = {4, 5, 7, 8, 9}  # measured blind and kept out of training: every message is held-out
+TEST_ONLY_ROUNDS = {4, 5, 7, 8, 9, 10}  # measured blind and kept out of training: every message is held-out
 # Collected to train on (README "Round 6"): every message is train, so the held-out split
 # stays the one earlier sessions measured, and the numbers before and after compare.
 TRAIN_ONLY_ROUNDS = {6}
@@ -156,7 +156,9 @@ def build() -> list[dict]:
             # round 6 (collected/round6_*) was collected to train on; round 7 is P8's round-6
             # questions, kept out of training; round 8 (collected/round8_*) was collected to train on
             # and is kept out of training (README "Round 8"); round 9 (collected/round9_*) was
-            # collected to measure threat recall on, blind (README "Round 9")
+            # collected to measure threat recall on, blind (README "Round 9"); round 10
+            # (collected/round10_*) was collected to train on and is kept out of training
+            # (README "Round 10")
             match = re.match(r"round(\d+)_", path.name)
             rnd = int(match.group(1)) if match else 1
             real.append({**item, "origin": "real", "round": rnd})
