@@ -2,8 +2,8 @@
 
 `make triage-model` chooses thresholds by 5-fold cross-validation with folds by source
 page. Messages of one collection round resemble each other (the same collectors,
-searches and kinds of page), so page folds flatter the head: every blind round since has
-read lower than they said. This cross-validates the emergency head the same way
+searches and kinds of page), so page folds flatter the head: every blind round but one
+has read lower than they said. This cross-validates the emergency head the same way
 (the committed C and blend, the segment step) with folds by collection round instead
 (round 1, round 2, rounds 3 and 6; team, golden and guidance rows keep page folds), and
 prints recall, hard negatives firing and the golden set's ordinary questions firing at
@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     items = [m for m in load_messages(train.MESSAGES_FILE, split="train") if not m.disputed] + train._extra_negatives()
     feats = train.Features(items, embedder)
     page_folds = np.array([train._fold_of(i.group) for i in items])
+    unknown = sorted({i.round for i in items if i.origin in ("real", "variant")} - set(ROUND_FOLDS))
+    if unknown:  # every fold must be one of the trainer's FOLDS, so a new training round needs a place here
+        raise SystemExit(f"python -m eval.triage_round_cv: training round(s) {unknown} have no fold in ROUND_FOLDS")
     round_folds = np.array([ROUND_FOLDS[i.round] if i.origin in ("real", "variant") else 3 + train._fold_of(i.group) % 2 for i in items])
     counted = np.array([i.origin in ("real", "variant", "team") for i in items])
     veto = np.array([SafetyRules().vetoes(i.text) for i in items])
