@@ -28,8 +28,9 @@ a Bosnian one (split between Croatian, Bosnian and Serbian). Romanised Urdu or H
 Short messages (session 15). On 3 to 6 words cut from those real messages, the
 probability of English alone recognised 84% (255 of 303); a short plea like "Il va me
 tuer" or "Pomocy, on mnie zabije" was read as English and got no notice. The odds rule
-recognises 93% (282), and flags none of about 20,000 sentences and openings of 3 to 12
-words cut from the English texts. MIN_ODDS (50) lies above every English text we hold
+recognises 93% (282), and flags none of 19,682 sentences and openings of 3 to 12
+words cut from the English texts (of 4,935 more from triage round 10, collected later,
+it flags one: "Tsk, tsk, tsk...", an interjection). MIN_ODDS (50) lies above every English text we hold
 (the highest, "Die Hleen Die", a quoted threat, is at 30) and every piece of one but a
 Taglish clause at 48 ("For me ok lang naman."). On the
 second batch's pieces, which were printed beside the first's when choosing (so not

@@ -144,12 +144,15 @@ def short_pieces(texts: list[str]) -> list[str]:
 
 
 def test_short_pieces_of_english_are_left_to_triage():
-    """About 20,000 sentences and openings of 3 to 12 words cut from every English text
-    we hold, and from the English lines chosen to look foreign."""
+    """About 25,000 sentences and openings of 3 to 12 words cut from every English text
+    we hold, and from the English lines chosen to look foreign. The odds rule was chosen
+    on the first 19,682, none flagged; triage round 10, collected after it, brought 4,935
+    more, and one is flagged: "Tsk, tsk, tsk…" (an interjection, 78 times likelier
+    Frisian). Held as found."""
     texts = [g.question for g in load_golden()] + [q.question for q in load_real_questions()] + [m.text for m in load_messages()]
     pieces = short_pieces(texts)
-    assert len(pieces) > 15000
-    assert [p for p in pieces if other_language(p)] == []
+    assert len(pieces) > 24000
+    assert [p for p in pieces if other_language(p)] == ["Tsk, tsk, tsk\u2026"]
     hard = short_pieces([r["text"] for r in _real("real_english_hard.jsonl") + _real("blind_english_hard.jsonl")])
     # Two pieces of Hinglish lines are whole Hindi sentences ("Aisi ladki nai pasand Mujhe, ...").
     assert len([p for p in hard if other_language(p)]) <= 2
