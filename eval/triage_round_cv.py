@@ -2,8 +2,8 @@
 
 `make triage-model` chooses thresholds by 5-fold cross-validation with folds by source
 page. Messages of one collection round resemble each other (the same collectors,
-searches and kinds of page), so page folds flatter the head: every blind round but one
-has read lower than they said. This cross-validates the emergency head the same way
+searches and kinds of page), so page folds flatter the head: most later rounds have read
+lower than they said. This cross-validates the emergency head the same way
 (the committed C and blend, the segment step) with folds by collection round instead
 (round 1, round 2, rounds 3 and 6; team, golden and guidance rows keep page folds), and
 prints recall, hard negatives firing and the golden set's ordinary questions firing at
