@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     positive = feats.positive("emergency")
     hard = counted & np.array([not i.labels for i in items])
     golden = np.array([i.origin == "golden" for i in items])
+    positive_in_round = {r: counted & positive & np.array([i.round == r for i in items]) for r in (1, 2)}
     print(f"emergency head: C {c}, whole weight {weight}, committed threshold {head.thresholds[emergency]:.3f}")
     for name, folds in (("page folds", page_folds), ("round folds", round_folds)):
         rows = train._cross_validate(feats, "emergency", folds, c, None)
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: average precision {ap:.3f}")
         for t in THRESHOLDS:
             fired = oof >= t
-            by_round = "  ".join(f"round {r} {fired[counted & positive & np.array([i.round == r for i in items])].mean():.3f}" for r in (1, 2))
+            by_round = "  ".join(f"round {r} {fired[mask].mean():.3f}" for r, mask in positive_in_round.items())
             print(f"  threshold {t:.2f}: recall {fired[counted & positive].mean():.3f} ({by_round})  hard negatives {fired[hard].mean():.3f}  golden ordinary {fired[golden].mean():.3f}")
     return 0
 

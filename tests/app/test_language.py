@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.language import LanguageCheck
+from app.language import _WORD, LanguageCheck
 from eval.golden import load_golden
 from eval.real_questions import load_real_questions
 from eval.triage_data import load_messages
@@ -129,7 +129,6 @@ def test_a_blind_batch_reads_as_it_was_measured():
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?\u2026])\s+|\n+")
-_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def short_pieces(texts: list[str]) -> list[str]:

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from app.triage import HEAD_FILE, HEADS, LABELS, MAX_SEGMENTS, SafetyTriage, TriageHead, aggregate, normalise_message, segments
+from app.triage import HEAD_FILE, HEADS, LABELS, MAX_SEGMENTS, SafetyRules, SafetyTriage, TriageHead, aggregate, normalise_message, segments
 from ingest.errors import ConfigError
 from tests.conftest import run_cli
 
@@ -57,8 +57,6 @@ def test_a_story_longer_than_the_segment_bound_keeps_its_ending():
     ],
 )
 def test_short_information_questions_are_vetoed_but_danger_and_quoted_threats_are_not(message, vetoed):
-    from app.triage import SafetyRules
-
     assert SafetyRules().vetoes(message) is vetoed
 
 
@@ -70,8 +68,6 @@ def test_a_threat_to_the_writer_asked_about_as_law_still_gets_the_emergency_noti
 
 
 def test_get_help_is_a_plea_only_when_it_says_so():
-    from app.triage import SafetyRules
-
     rules = SafetyRules()
     assert rules.labels("can I get help with housing if I move because of him?") == set()
     assert rules.labels("send help, he's here") == {"immediate_danger"}
@@ -110,15 +106,11 @@ def test_i_will_kill_you_in_another_language_is_a_threat(triage, message):
 
 @pytest.mark.parametrize(("message", "labels"), [("i took all my pills", {"self_harm"}), ("I've just swallowed 20 paracetamol", {"self_harm"}), ("I took my meds this morning", set()), ("he took all my pills", set())])
 def test_an_overdose_the_writer_has_taken_is_self_harm(message, labels):
-    from app.triage import SafetyRules
-
     assert SafetyRules().labels(message) == labels
 
 
 @pytest.mark.parametrize("message", ["can I get help with housing?", "I need help with my case", "how do I get help", "helpful"])
 def test_asking_for_help_with_something_is_not_a_plea(message):
-    from app.triage import SafetyRules
-
     assert SafetyRules().labels(message) == set()
 
 
