@@ -109,6 +109,27 @@ def test_an_overdose_the_writer_has_taken_is_self_harm(message, labels):
     assert SafetyRules().labels(message) == labels
 
 
+@pytest.mark.parametrize(
+    ("message", "labels"),
+    [
+        ("he poured petrol on the floor", {"immediate_danger"}),
+        ("someone put petrol through our letterbox", {"immediate_danger"}),
+        ("i know where your kids go to school", {"threat"}),
+        ("his last text: I know where you live now", {"threat"}),
+        ("she told me to sleep with one eye open", {"threat"}),
+        ("he's shouting that he'll burn the house down", {"threat"}),
+        # the writer's fear, a car, a question about the law: no label from these rules
+        ("he knows where I live and I'm scared", set()),
+        ("I sold my petrol car to pay the solicitor", set()),
+        ("Is saying I know where you live a crime?", set()),
+    ],
+)
+def test_petrol_and_the_commonest_veiled_threats_are_read(message, labels):
+    """Session 16: each of the first three got no notice (the head reads words, and
+    none of these says kill); the veiled forms match only labelled training messages."""
+    assert SafetyRules().labels(message) == labels
+
+
 @pytest.mark.parametrize("message", ["can I get help with housing?", "I need help with my case", "how do I get help", "helpful"])
 def test_asking_for_help_with_something_is_not_a_plea(message):
     assert SafetyRules().labels(message) == set()
