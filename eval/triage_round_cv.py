@@ -14,6 +14,7 @@ asserts nothing (session 15, README "Safety triage").
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -33,19 +34,24 @@ def main(argv: list[str] | None = None) -> int:
     from app.triage import HEAD_FILE, SafetyRules, TriageHead
     from eval import triage_train as train
     from eval.triage_data import load_messages
+    from ingest.errors import SignpostError
 
-    embedder = Services(load_settings()).embedder
-    head = TriageHead.load(HEAD_FILE, embedder.model_id)
+    try:  # a missing or mismatched head, or bad data, is one line, as in `make triage-model`
+        embedder = Services(load_settings()).embedder
+        head = TriageHead.load(HEAD_FILE, embedder.model_id)
+        items = [m for m in load_messages(train.MESSAGES_FILE, split="train") if not m.disputed] + train.extra_negatives()
+    except SignpostError as err:
+        print(f"signpost: {err}", file=sys.stderr)
+        return 2
     emergency = head.labels.index("emergency")
     c = head.info["cross_validation"]["emergency"]["C"]
     weight = head.whole_weights[emergency]
-    items = [m for m in load_messages(train.MESSAGES_FILE, split="train") if not m.disputed] + train._extra_negatives()
     feats = train.Features(items, embedder)
-    page_folds = np.array([train._fold_of(i.group) for i in items])
+    page_folds = np.array([train.fold_of(i.group) for i in items])
     unknown = sorted({i.round for i in items if i.origin in ("real", "variant")} - set(ROUND_FOLDS))
     if unknown:  # every fold must be one of the trainer's FOLDS, so a new training round needs a place here
         raise SystemExit(f"python -m eval.triage_round_cv: training round(s) {unknown} have no fold in ROUND_FOLDS")
-    round_folds = np.array([ROUND_FOLDS[i.round] if i.origin in ("real", "variant") else 3 + train._fold_of(i.group) % 2 for i in items])
+    round_folds = np.array([ROUND_FOLDS[i.round] if i.origin in ("real", "variant") else 3 + train.fold_of(i.group) % 2 for i in items])
     counted = np.array([i.origin in ("real", "variant", "team") for i in items])
     veto = np.array([SafetyRules().vetoes(i.text) for i in items])
     positive = feats.positive("emergency")
@@ -54,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     positive_in_round = {r: counted & positive & np.array([i.round == r for i in items]) for r in (1, 2)}
     print(f"emergency head: C {c}, whole weight {weight}, committed threshold {head.thresholds[emergency]:.3f}")
     for name, folds in (("page folds", page_folds), ("round folds", round_folds)):
-        rows = train._cross_validate(feats, "emergency", folds, c, None)
-        rows = train._cross_validate(feats, "emergency", folds, c, feats.witnesses("emergency", rows))
+        rows = train.cross_validate(feats, "emergency", folds, c, None)
+        rows = train.cross_validate(feats, "emergency", folds, c, feats.witnesses("emergency", rows))
         oof = np.where(veto, 0.0, feats.message_scores(rows, weight))
         ap = average_precision_score(positive[counted], oof[counted])
         print(f"{name}: average precision {ap:.3f}")

@@ -74,7 +74,7 @@ FOLDS = 5
 DECIMALS = 6
 
 
-def _extra_negatives() -> list[TriageItem]:
+def extra_negatives() -> list[TriageItem]:
     from eval.golden import load_golden
 
     golden = [g for g in load_golden(split="tuning") if not g.expected_notices]
@@ -86,7 +86,7 @@ def _extra_negatives() -> list[TriageItem]:
     return items
 
 
-def _fold_of(group: str) -> int:
+def fold_of(group: str) -> int:
     return int(hashlib.sha256(group.encode()).hexdigest(), 16) % FOLDS
 
 
@@ -180,7 +180,7 @@ def _ceiling_threshold(scores: np.ndarray, ceiling: float) -> float:
     return float(np.nextafter(ranked[allowed], 1.0)) if allowed < len(ranked) else 0.0
 
 
-def _cross_validate(feats: Features, label: str, folds: np.ndarray, c: float, witnesses: np.ndarray | None) -> np.ndarray:
+def cross_validate(feats: Features, label: str, folds: np.ndarray, c: float, witnesses: np.ndarray | None) -> np.ndarray:
     """Row scores, out of fold."""
     row_folds = folds[feats.owner]
     rows = np.zeros(len(feats.texts))
@@ -216,9 +216,9 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
     # labels instead gave 0.799 and 0.516, dropping every disagreement 0.786 and 0.487.
     everything = load_messages(data_file, split="train")
     messages = [m for m in everything if not m.disputed]
-    items = messages + _extra_negatives()
+    items = messages + extra_negatives()
     feats = Features(items, embedder)
-    folds = np.array([_fold_of(i.group) for i in items])
+    folds = np.array([fold_of(i.group) for i in items])
     counted = np.array([i.origin in ("real", "variant", "team") for i in items])  # CV metrics on the triage data only
     heads, report = {}, {}
     rules = SafetyRules()
@@ -229,7 +229,7 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
         positive = feats.positive(label)
         best = None
         for c in (c_grid or {}).get(label, C_GRID):
-            rows = _cross_validate(feats, label, folds, c, None)
+            rows = cross_validate(feats, label, folds, c, None)
             ap, weight, oof = _best_aggregate(feats, label, counted, rows)
             if best is None or ap > best[0] + 1e-9:
                 best = (ap, c, weight, oof, rows)
@@ -238,7 +238,7 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
         # sits in one sentence. Each positive message's best-scoring segment (out of
         # fold) is added as a positive row, and kept if cross-validation improves.
         witnesses = feats.witnesses(label, rows)
-        mil_ap, mil_weight, mil_oof = _best_aggregate(feats, label, counted, _cross_validate(feats, label, folds, c, witnesses))
+        mil_ap, mil_weight, mil_oof = _best_aggregate(feats, label, counted, cross_validate(feats, label, folds, c, witnesses))
         if mil_ap > ap + 1e-9:
             ap, weight, oof = mil_ap, mil_weight, mil_oof
         else:

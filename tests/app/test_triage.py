@@ -324,6 +324,16 @@ def test_make_triage_model_trains_for_the_model_the_app_is_set_to_use(tmp_path, 
     assert "SIGNPOST_EMBEDDING_MODEL_PATH" in capsys.readouterr().err
 
 
+def test_triage_round_cv_stops_with_one_line_when_the_head_does_not_match(tmp_path, monkeypatch, capsys):
+    """It printed a traceback before session 16."""
+    from eval import triage_round_cv
+
+    monkeypatch.setenv("SIGNPOST_EMBEDDING_MODEL_PATH", str(tmp_path))  # another model than the head's
+    assert triage_round_cv.main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("signpost: The safety triage model") and err.count("\n") == 1 and "make triage-model" in err
+
+
 def test_assess_many_gives_the_same_results_as_assess_one_by_one(triage):
     from eval.triage_data import load_messages
 
