@@ -87,7 +87,6 @@ def test_a_plea_too_short_to_judge_is_still_recognised(code, text):
         "Die Hleen Die",  # a quoted threat, not German
         "dnt play wit me play wit yo kids im gon win everytime",
         'My ex keeps texting me "te voy a matar", what do I do?',
-        "mera ex mujhe har jagah follow karta hai, main kya karoon",  # Romanised Urdu: not caught (README, Known gaps)
     ],
 )
 def test_english_short_mixed_and_unsure_messages_are_left_to_triage(text):
@@ -153,8 +152,53 @@ def test_short_pieces_of_english_are_left_to_triage():
     assert len(pieces) > 24000
     assert [p for p in pieces if other_language(p)] == ["Tsk, tsk, tsk\u2026"]
     hard = short_pieces([r["text"] for r in _real("real_english_hard.jsonl") + _real("blind_english_hard.jsonl")])
-    # Two pieces of Hinglish lines are whole Hindi sentences ("Aisi ladki nai pasand Mujhe, ...").
-    assert len([p for p in hard if other_language(p)]) <= 2
+    # Pieces of a Taglish and a Hinglish line that are whole Tagalog and Hindi clauses
+    # (the Hindi ones since session 16's check for romanised South Asian text).
+    assert [p for p in hard if other_language(p)] == [
+        "Ek toh samajhdaari ki baat",
+        "Ek toh samajhdaari ki baat karo",
+        "Ek toh samajhdaari ki baat karo and then",
+        "Hnd ko gets bakit bigdeal talaga ang pagiging taglish?",
+        "Hnd ko gets bakit bigdeal talaga ang pagiging",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # written for this test, like the lines above
+        "mera ex mujhe har jagah follow karta hai, main kya karoon",
+        "woh ghar ke bahar khada hai aur mujhe dar lag raha hai",
+        "mujhe bachao",
+        "oh mainu maar dega, menu bahut dar lagda",  # Punjabi
+        "tumi amake keno eto koshto dao",  # Bengali
+    ],
+)
+def test_romanised_south_asian_messages_are_recognised(text):
+    """Hindi/Urdu, Punjabi and Bengali in Latin letters were read as English before
+    session 16 (langid has no such language), and triage then read only their English
+    words. (The code may be langid's guess: "woh ghar ke bahar..." is 'ace'.)"""
+    assert other_language(text)
+
+
+def test_a_blind_batch_of_romanised_messages_reads_as_it_was_measured():
+    """Session 16: collected after the word check was fixed, by a helper that saw neither
+    it nor its code (fixtures/language/README.md), and measured once: 29 of 41 romanised
+    Hindi, Urdu, Punjabi and Bengali messages recognised (12 with session 15's rule), and
+    none of 35 Hinglish and Indian English lines flagged (none before). Held as a floor."""
+    romanised = _real("blind16_romanised.jsonl")
+    assert len(romanised) == 41 and sum(bool(other_language(r["text"])) for r in romanised) >= 29
+    english = _real("blind16_hinglish.jsonl")
+    assert len(english) == 35 and [r["id"] for r in english if other_language(r["text"])] == []
+
+
+def test_real_romanised_messages_are_mostly_recognised():
+    """Of the 23 real romanised messages of the first two batches (mostly poems, lyrics
+    and comments), 4 were recognised before session 16's word check and 15 after; the
+    words were chosen from grammar, not from these texts, but these were read while
+    choosing the share. Held as a floor."""
+    rows = _real("real_romanised.jsonl") + _real("blind_romanised.jsonl")
+    assert len(rows) == 23 and sum(bool(other_language(r["text"])) for r in rows) >= 15
 
 
 def test_short_pieces_of_real_messages_in_other_languages_are_mostly_recognised():
