@@ -158,7 +158,7 @@ class Features:
         return np.array(sorted(r for r in best.values() if not self.whole[r]), dtype=int)
 
 
-def _model(c: float):
+def make_model(c: float):
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
@@ -186,7 +186,7 @@ def cross_validate(feats: Features, label: str, folds: np.ndarray, c: float, wit
     rows = np.zeros(len(feats.texts))
     for k in range(FOLDS):
         x, y = feats.rows(label, folds != k, witnesses)
-        rows[row_folds == k] = feats.row_scores(_model(c).fit(x, y))[row_folds == k]
+        rows[row_folds == k] = feats.row_scores(make_model(c).fit(x, y))[row_folds == k]
     return rows
 
 
@@ -279,7 +279,7 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
             "tradeoff": tradeoff,
         }
         x, y = feats.rows(label, np.ones(len(items), dtype=bool), witnesses)
-        model = _model(c).fit(x, y)
+        model = make_model(c).fit(x, y)
         heads[label] = {
             "weights": [round(float(w), DECIMALS) for w in model.coef_[0]],
             "bias": round(float(model.intercept_[0]), DECIMALS),

@@ -324,12 +324,13 @@ def test_make_triage_model_trains_for_the_model_the_app_is_set_to_use(tmp_path, 
     assert "SIGNPOST_EMBEDDING_MODEL_PATH" in capsys.readouterr().err
 
 
-def test_triage_round_cv_stops_with_one_line_when_the_head_does_not_match(tmp_path, monkeypatch, capsys):
-    """It printed a traceback before session 16."""
-    from eval import triage_round_cv
+@pytest.mark.parametrize("module", ["triage_round_cv", "triage_more_data"])
+def test_triage_experiments_stop_with_one_line_when_the_head_does_not_match(module, tmp_path, monkeypatch, capsys):
+    """triage_round_cv printed a traceback before session 16."""
+    import importlib
 
     monkeypatch.setenv("SIGNPOST_EMBEDDING_MODEL_PATH", str(tmp_path))  # another model than the head's
-    assert triage_round_cv.main([]) == 2
+    assert importlib.import_module(f"eval.{module}").main([]) == 2
     err = capsys.readouterr().err
     assert err.startswith("signpost: The safety triage model") and err.count("\n") == 1 and "make triage-model" in err
 
