@@ -137,22 +137,23 @@ class LanguageCheck:
         if latin * 2 <= len(letters):  # mostly another script: not English, whatever langid says
             code, _ = self._langid().classify(sample)
             return code if code not in ENGLISH else "und"
-        if len(_WORD.findall(sample)) < MIN_WORDS:
+        words = _WORD.findall(sample)
+        if len(words) < MIN_WORDS:
             plea = " ".join(_PLEA_TRIM.sub("", sample.lower().replace("\u2019", "'")).split())
             return PLEAS.get(plea, "")
         ranked = self._langid().rank(sample)
         english = sum(p for code, p in ranked if code in ENGLISH)
         code, likeliest = next((code, p) for code, p in ranked if code not in ENGLISH)
         if english >= MAX_ENGLISH and likeliest < MIN_ODDS * english:
-            return _romanised(sample)
+            return _romanised(words)
         return code
 
 
-def _romanised(sample: str) -> str:
-    """The code of the South Asian language typed in Latin letters that most of its
-    listed words belong to, when enough of them are there (ROMANISED), else ""."""
-    words = [w.lower() for w in _WORD.findall(sample)]
-    hits = [ROMANISED[w] for w in words if w in ROMANISED]
+def _romanised(words: list[str]) -> str:
+    """The code of the South Asian language typed in Latin letters that most of these
+    words (a message's, as _WORD finds them) belong to, when enough of them are listed
+    (ROMANISED), else ""."""
+    hits = [ROMANISED[w.lower()] for w in words if w.lower() in ROMANISED]
     if len(hits) < ROMANISED_MIN_HITS or len(hits) < ROMANISED_MIN_SHARE * len(words):
         return ""
     return max(dict.fromkeys(hits), key=hits.count)

@@ -39,42 +39,27 @@ def main(argv: list[str] | None = None) -> int:
     apply_offline_env()
     from sklearn.metrics import average_precision_score
 
-    from app.services import Services
-    from app.settings import load_settings
-    from app.triage import HEAD_FILE, SafetyRules, TriageHead
     from eval import triage_train as train
-    from eval.triage_data import load_messages
+    from eval.triage_round_cv import emergency_inputs
     from ingest.errors import SignpostError
 
-    try:
-        embedder = Services(load_settings()).embedder
-        head = TriageHead.load(HEAD_FILE, embedder.model_id)
-        messages = load_messages(train.MESSAGES_FILE)
-        items = [m for m in messages if not m.disputed and (m.split == "train" or m.round in LATER_ROUNDS)] + train.extra_negatives()
+    try:  # a missing or mismatched head, or bad data, is one line, as in `make triage-model`
+        inputs = emergency_inputs(lambda m: m.split == "train" or m.round in LATER_ROUNDS)
     except SignpostError as err:
         print(f"signpost: {err}", file=sys.stderr)
         return 2
-    emergency = head.labels.index("emergency")
-    c, weight = head.info["cross_validation"]["emergency"]["C"], head.whole_weights[emergency]
-    feats = train.Features(items, embedder)
+    items, c, weight = inputs.items, inputs.c, inputs.whole_weight
+    feats = train.Features(items, inputs.embedder)
     collected = np.array([i.origin in ("real", "variant") for i in items])
     folds = np.array([ROUND_FOLDS[i.round] if i.origin in ("real", "variant") else len(FOLD_NAMES) + train.fold_of(i.group) % OTHER_FOLDS for i in items])
     later = collected & np.array([i.round in LATER_ROUNDS for i in items])
-    veto = np.array([SafetyRules().vetoes(i.text) for i in items])
     positive = feats.positive("emergency")
     hard = collected & np.array([not i.labels for i in items])
 
-    def scores(trained_on) -> np.ndarray:
-        rows = np.zeros(len(feats.texts))
-        for k in range(len(FOLD_NAMES) + OTHER_FOLDS):
-            x, y = feats.rows("emergency", trained_on(k), None)
-            fold_rows = folds[feats.owner] == k
-            rows[fold_rows] = feats.row_scores(train.make_model(c).fit(x, y))[fold_rows]
-        return np.where(veto, 0.0, feats.message_scores(rows, weight))
-
     print(f"emergency head: C {c}, whole weight {weight}; {len(items)} messages, {int(later.sum())} from rounds {sorted(LATER_ROUNDS)}")
-    for name, trained_on in (("the training split's other rounds", lambda k: (folds != k) & ~later), ("every other round", lambda k: folds != k)):
-        s = scores(trained_on)
+    for name, trainable in (("the training split's other rounds", ~later), ("every other round", None)):
+        rows = train.cross_validate(feats, "emergency", folds, c, None, trainable)
+        s = np.where(inputs.veto, 0.0, feats.message_scores(rows, weight))
         print(f"trained on {name}:")
         aps = []
         for k, fold_name in enumerate(FOLD_NAMES):

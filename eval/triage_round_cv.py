@@ -15,11 +15,49 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 ROUND_FOLDS = {1: 0, 2: 1, 3: 2, 6: 2}  # rounds 3 (P8's questions, 3 danger messages) and 6 share a fold
 THRESHOLDS = (0.07, 0.05, 0.03, 0.02)
+
+
+@dataclass
+class EmergencyInputs:
+    """What an experiment on the committed emergency head starts from."""
+
+    embedder: object
+    c: float
+    whole_weight: float | None
+    threshold: float
+    items: list  # TriageItem: the messages chosen, not disputed, and the trainer's extra negatives
+    veto: np.ndarray  # per item: the rules set the learned labels aside (SafetyRules.vetoes)
+
+
+def emergency_inputs(keep: Callable) -> EmergencyInputs:
+    """The committed head's emergency settings and the triage messages `keep` selects.
+    Raises SignpostError on a missing or mismatched head or bad data."""
+    from app.services import Services
+    from app.settings import load_settings
+    from app.triage import HEAD_FILE, SafetyRules, TriageHead
+    from eval import triage_train as train
+    from eval.triage_data import load_messages
+
+    embedder = Services(load_settings()).embedder
+    head = TriageHead.load(HEAD_FILE, embedder.model_id)
+    items = [m for m in load_messages(train.MESSAGES_FILE) if not m.disputed and keep(m)] + train.extra_negatives()
+    emergency = head.labels.index("emergency")
+    rules = SafetyRules()
+    return EmergencyInputs(
+        embedder,
+        head.info["cross_validation"]["emergency"]["C"],
+        head.whole_weights[emergency],
+        float(head.thresholds[emergency]),
+        items,
+        np.array([rules.vetoes(i.text) for i in items]),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,36 +67,27 @@ def main(argv: list[str] | None = None) -> int:
     apply_offline_env()
     from sklearn.metrics import average_precision_score
 
-    from app.services import Services
-    from app.settings import load_settings
-    from app.triage import HEAD_FILE, SafetyRules, TriageHead
     from eval import triage_train as train
-    from eval.triage_data import load_messages
     from ingest.errors import SignpostError
 
     try:  # a missing or mismatched head, or bad data, is one line, as in `make triage-model`
-        embedder = Services(load_settings()).embedder
-        head = TriageHead.load(HEAD_FILE, embedder.model_id)
-        items = [m for m in load_messages(train.MESSAGES_FILE, split="train") if not m.disputed] + train.extra_negatives()
+        inputs = emergency_inputs(lambda m: m.split == "train")
     except SignpostError as err:
         print(f"signpost: {err}", file=sys.stderr)
         return 2
-    emergency = head.labels.index("emergency")
-    c = head.info["cross_validation"]["emergency"]["C"]
-    weight = head.whole_weights[emergency]
-    feats = train.Features(items, embedder)
+    items, c, weight, veto = inputs.items, inputs.c, inputs.whole_weight, inputs.veto
+    feats = train.Features(items, inputs.embedder)
     page_folds = np.array([train.fold_of(i.group) for i in items])
     unknown = sorted({i.round for i in items if i.origin in ("real", "variant")} - set(ROUND_FOLDS))
-    if unknown:  # every fold must be one of the trainer's FOLDS, so a new training round needs a place here
+    if unknown:  # a new training round needs a place here
         raise SystemExit(f"python -m eval.triage_round_cv: training round(s) {unknown} have no fold in ROUND_FOLDS")
     round_folds = np.array([ROUND_FOLDS[i.round] if i.origin in ("real", "variant") else 3 + train.fold_of(i.group) % 2 for i in items])
     counted = np.array([i.origin in ("real", "variant", "team") for i in items])
-    veto = np.array([SafetyRules().vetoes(i.text) for i in items])
     positive = feats.positive("emergency")
     hard = counted & np.array([not i.labels for i in items])
     golden = np.array([i.origin == "golden" for i in items])
     positive_in_round = {r: counted & positive & np.array([i.round == r for i in items]) for r in (1, 2)}
-    print(f"emergency head: C {c}, whole weight {weight}, committed threshold {head.thresholds[emergency]:.3f}")
+    print(f"emergency head: C {c}, whole weight {weight}, committed threshold {inputs.threshold:.3f}")
     for name, folds in (("page folds", page_folds), ("round folds", round_folds)):
         rows = train.cross_validate(feats, "emergency", folds, c, None)
         rows = train.cross_validate(feats, "emergency", folds, c, feats.witnesses("emergency", rows))

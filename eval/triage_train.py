@@ -180,12 +180,13 @@ def _ceiling_threshold(scores: np.ndarray, ceiling: float) -> float:
     return float(np.nextafter(ranked[allowed], 1.0)) if allowed < len(ranked) else 0.0
 
 
-def cross_validate(feats: Features, label: str, folds: np.ndarray, c: float, witnesses: np.ndarray | None) -> np.ndarray:
-    """Row scores, out of fold."""
+def cross_validate(feats: Features, label: str, folds: np.ndarray, c: float, witnesses: np.ndarray | None, trainable: np.ndarray | None = None) -> np.ndarray:
+    """Row scores, out of fold: each fold's rows scored by a model trained on the other
+    folds' messages (only those `trainable`, when given)."""
     row_folds = folds[feats.owner]
     rows = np.zeros(len(feats.texts))
-    for k in range(FOLDS):
-        x, y = feats.rows(label, folds != k, witnesses)
+    for k in np.unique(folds):
+        x, y = feats.rows(label, (folds != k) if trainable is None else (folds != k) & trainable, witnesses)
         rows[row_folds == k] = feats.row_scores(make_model(c).fit(x, y))[row_folds == k]
     return rows
 
