@@ -159,6 +159,10 @@ class TriageHead:
     whole_weights: tuple[float | None, ...]  # per label: None for the maximum, else the blend (aggregate)
     embedding_model: str
     lexical: LexicalFeatures
+    # Per label, or None: a second reader of the whole message alone, trained on the
+    # border (messages that need the 999 notice against those with no label); the
+    # label's score is its head's score times this one's (eval/triage_train.py, BORDER_HEADS).
+    border: tuple[tuple[np.ndarray, float] | None, ...] = field(default=(), compare=False)
     info: dict = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -174,10 +178,13 @@ class TriageHead:
                 whole_weights=tuple(_whole_weight(data["heads"][lab].get("whole_weight")) for lab in labels),
                 embedding_model=str(data["embedding_model"]),
                 lexical=LexicalFeatures({t: i for i, t in enumerate(data["lexical"]["terms"])}, np.asarray(data["lexical"]["idf"], dtype=np.float32)),
+                border=tuple(_border(data["heads"][lab].get("border")) for lab in labels),
                 info={k: v for k, v in data.items() if k not in ("heads", "lexical")},
             )
         except (KeyError, TypeError, ValueError):
             raise ConfigError(f"The safety triage model {path} is not in the expected format. Rebuild it with `make triage-model`.") from None
+        if any(b is not None and b[0].shape != head.weights.shape[1:] for b in head.border):
+            raise ConfigError(f"The safety triage model {path} is not in the expected format. Rebuild it with `make triage-model`.")
         if labels != HEADS:
             raise ConfigError(f"The safety triage model {path} has heads {list(labels)}, expected {list(HEADS)}. Rebuild it with `make triage-model`.")
         if head.embedding_model != embedding_model:
@@ -187,16 +194,42 @@ class TriageHead:
             )
         return head
 
-    def message_scores(self, probs: np.ndarray) -> np.ndarray:
-        """(labels,) scores of one message from its parts' (n, labels) probabilities."""
-        return np.array([aggregate(probs[:, k], w) for k, w in enumerate(self.whole_weights)])
+    def message_scores(self, probs: np.ndarray, factors: np.ndarray | None = None) -> np.ndarray:
+        """(labels,) scores of one message from its parts' (n, labels) probabilities,
+        times its border readers' (labels,) `factors` (border_factors) when given."""
+        scores = np.array([aggregate(probs[:, k], w) for k, w in enumerate(self.whole_weights)])
+        return scores if factors is None else scores * factors
 
-    def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
-        """(n, labels) probabilities for unit-length vectors and the texts they embed."""
+    def _features(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         features = np.hstack([vectors, self.lexical.transform(texts)])
         if features.shape[1] != self.weights.shape[1]:
             raise ConfigError(f"The safety triage model expects {self.weights.shape[1]} features, got {features.shape[1]}. Rebuild it with `make triage-model`.")
-        return 1.0 / (1.0 + np.exp(-(features @ self.weights.T + self.bias)))
+        return features
+
+    def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        """(n, labels) probabilities for unit-length vectors and the texts they embed."""
+        return _sigmoid(self._features(vectors, texts) @ self.weights.T + self.bias)
+
+    def border_factors(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        """(n, labels): each whole message's border readers' probabilities (1 where a
+        label has none)."""
+        out = np.ones((len(texts), len(self.labels)), dtype=np.float32)
+        if any(b is not None for b in self.border):
+            features = self._features(vectors, texts)
+            for k, b in enumerate(self.border):
+                if b is not None:
+                    out[:, k] = _sigmoid(features @ b[0] + b[1])
+        return out
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _border(value) -> tuple[np.ndarray, float] | None:
+    if value is None:
+        return None
+    return np.asarray(value["weights"], dtype=np.float32), float(value["bias"])
 
 
 def _whole_weight(value) -> float | None:
@@ -320,11 +353,12 @@ class SafetyTriage:
         whole = self.embedder.embed(list(texts))
         flat = [s for group in parts for s in group]
         whole_probs = self.head.probabilities(whole, list(texts))
+        factors = self.head.border_factors(whole, list(texts))
         seg_probs = self.head.probabilities(self.embedder.embed(flat), flat)
         out, start = [], 0
         for n, (text, group) in enumerate(zip(texts, parts, strict=True)):
             probs = np.vstack([whole_probs[n : n + 1], seg_probs[start : start + len(group)]])
-            out.append(self._result(text, self.head.message_scores(probs), whole[n]))
+            out.append(self._result(text, self.head.message_scores(probs, factors[n]), whole[n]))
             start += len(group)
         return out
 

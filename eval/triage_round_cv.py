@@ -4,7 +4,7 @@
 page. Messages of one collection round resemble each other (the same collectors,
 searches and kinds of page), so page folds flatter the head: most later rounds have read
 lower than they said. This cross-validates the emergency head the same way
-(the committed C and blend, the segment step) with folds by collection round instead
+(the committed C and blend, the segment step, the border reader) with folds by collection round instead
 (round 1, round 2, rounds 3 and 6; team, golden and guidance rows keep page folds), and
 prints recall, hard negatives firing and the golden set's ordinary questions firing at
 a few thresholds, beside the page-fold figures. Training split only; prints numbers,
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 ROUND_FOLDS = {1: 0, 2: 1, 3: 2, 6: 2}  # rounds 3 (P8's questions, 3 danger messages) and 6 share a fold
-THRESHOLDS = (0.07, 0.05, 0.03, 0.02)
+THRESHOLDS = (0.07, 0.05, 0.03, 0.02, 0.01)
 
 
 @dataclass
@@ -32,6 +32,7 @@ class EmergencyInputs:
     c: float
     whole_weight: float | None
     threshold: float
+    border_c: float | None  # the border reader's C, or None when the head has none
     items: list  # TriageItem: the messages chosen, not disputed, and the trainer's extra negatives
     veto: np.ndarray  # per item: the rules set the learned labels aside (SafetyRules.vetoes)
 
@@ -55,6 +56,7 @@ def emergency_inputs(keep: Callable) -> EmergencyInputs:
         head.info["cross_validation"]["emergency"]["C"],
         head.whole_weights[emergency],
         float(head.thresholds[emergency]),
+        head.info["cross_validation"]["emergency"].get("border_C"),
         items,
         np.array([rules.vetoes(i.text) for i in items]),
     )
@@ -87,11 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     hard = counted & np.array([not i.labels for i in items])
     golden = np.array([i.origin == "golden" for i in items])
     positive_in_round = {r: counted & positive & np.array([i.round == r for i in items]) for r in (1, 2)}
-    print(f"emergency head: C {c}, whole weight {weight}, committed threshold {inputs.threshold:.3f}")
+    print(f"emergency head: C {c}, whole weight {weight}, border reader C {inputs.border_c}, committed threshold {inputs.threshold:.3f}")
     for name, folds in (("page folds", page_folds), ("round folds", round_folds)):
         rows = train.cross_validate(feats, "emergency", folds, c, None)
         rows = train.cross_validate(feats, "emergency", folds, c, feats.witnesses("emergency", rows))
-        oof = np.where(veto, 0.0, feats.message_scores(rows, weight))
+        oof = feats.message_scores(rows, weight)
+        if inputs.border_c is not None:  # the committed head's border reader, refitted per fold too
+            oof = oof * train.border_cross_validate(feats, "emergency", folds, inputs.border_c, feats.border("emergency", counted))
+        oof = np.where(veto, 0.0, oof)
         ap = average_precision_score(positive[counted], oof[counted])
         print(f"{name}: average precision {ap:.3f}")
         for t in THRESHOLDS:

@@ -221,9 +221,34 @@ def test_the_triage_scores_use_each_heads_aggregate(triage):
     story = "It was six years ago and I have moved on. He said he would kill me. Now I just want to know if I can get the records."
     result = triage.assess(story)
     parts = [story, *segments(story)]
-    probs = triage.head.probabilities(triage.embedder.embed(parts), parts)
+    vectors = triage.embedder.embed(parts)
+    probs = triage.head.probabilities(vectors, parts)
+    factors = triage.head.border_factors(vectors[:1], parts[:1])[0]
     for k, head in enumerate(triage.head.labels):
-        assert result.scores[head] == pytest.approx(aggregate(probs[:, k], triage.head.whole_weights[k]), abs=2e-3)
+        assert result.scores[head] == pytest.approx(aggregate(probs[:, k], triage.head.whole_weights[k]) * factors[k], abs=2e-3)
+
+
+def test_the_emergency_score_is_read_twice_once_on_the_border(triage):
+    """The emergency head's score is multiplied by its border reader's (a second reader of
+    the whole message, trained on messages needing the 999 notice against those with no
+    label); the other heads have none."""
+    head = triage.head
+    has = [b is not None for b in head.border]
+    assert has == [label == "emergency" for label in head.labels]
+    told = ["I was stalked by an ex years ago and it still affects me. How do I get my police records?", "he's got a knife and he's kicking the door in"]
+    factors = head.border_factors(triage.embedder.embed(told), told)
+    emergency = head.labels.index("emergency")
+    assert 0.0 < factors[0, emergency] < 0.5 < factors[1, emergency]  # a past story is damped, danger now is not
+    assert (factors[:, [k for k, b in enumerate(has) if not b]] == 1.0).all()
+
+
+def test_a_head_with_a_misshapen_border_reader_is_refused(tmp_path, embedder):
+    data = json.loads(HEAD_FILE.read_text(encoding="utf-8"))
+    data["heads"]["emergency"]["border"]["weights"] = data["heads"]["emergency"]["border"]["weights"][:-1]
+    path = tmp_path / "head.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match="not in the expected format"):
+        TriageHead.load(path, embedder.model_id)
 
 
 def test_committed_head_matches_the_embedding_model_and_labels(embedder):
@@ -296,13 +321,20 @@ def test_make_triage_model_rebuilds_the_committed_head(embedder):
     committed = json.loads(HEAD_FILE.read_text(encoding="utf-8"))
     # The regularisation each head chose is taken as given (trying the others is most of
     # the build time); everything after that choice must come out the same.
-    rebuilt = train(embedder, c_grid={head: (report["C"],) for head, report in committed["cross_validation"].items()})
+    rebuilt = train(
+        embedder,
+        c_grid={head: (report["C"],) for head, report in committed["cross_validation"].items()},
+        border_c_grid={head: (report["border_C"],) for head, report in committed["cross_validation"].items() if report.get("border_C")},
+    )
     assert rebuilt["training_data_sha256"] == committed["training_data_sha256"]
     assert rebuilt["lexical"]["terms"] == committed["lexical"]["terms"]
     for head, data in committed["heads"].items():
         assert rebuilt["heads"][head]["whole_weight"] == data["whole_weight"]
         assert rebuilt["heads"][head]["threshold"] == pytest.approx(data["threshold"], abs=1e-3)
         assert np.allclose(rebuilt["heads"][head]["weights"], data["weights"], atol=1e-3)
+        assert ("border" in rebuilt["heads"][head]) == ("border" in data)
+        if "border" in data:
+            assert np.allclose(rebuilt["heads"][head]["border"]["weights"], data["border"]["weights"], atol=1e-3)
 
 
 def test_make_triage_model_trains_for_the_model_the_app_is_set_to_use(tmp_path, monkeypatch, capsys):
