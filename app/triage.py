@@ -251,7 +251,7 @@ class SafetyRules:
     def __init__(self, path: Path = RULES_FILE):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         self._add = {label: _compile(data.get(label)) for label in LABELS}
-        self._about_the_law = _compile(data.get("about_the_law"))
+        self._about_the_law_patterns = _compile(data.get("about_the_law"))
         self._happening_now = _compile(data.get("happening_now"))
         self._aimed_at_the_writer = _compile(data.get("aimed_at_the_writer"))
         self._plain_question = _compile(data.get("plain_question"))
@@ -260,19 +260,24 @@ class SafetyRules:
         self._asked_question_max_words = int(data.get("asked_question_max_words") or 0)
 
     @staticmethod
-    def _short_question(text: str, asks: list[re.Pattern], never: list[re.Pattern]) -> bool:
-        """One short message of one part, matching one of `asks` and none of `never`."""
-        norm = normalise_message(text)
+    def _short_question(norm: str, asks: list[re.Pattern], never: list[re.Pattern]) -> bool:
+        """One short (normalised) message of one part, matching one of `asks` and none of `never`."""
         return len(norm.split()) <= _LAW_QUESTION_MAX_WORDS and not segments(norm) and any(p.search(norm) for p in asks) and not any(p.search(norm) for p in never)
+
+    def _about_the_law(self, norm: str) -> bool:
+        """Asks about the law, and says no one means harm to the writer or their family:
+        the one test behind both the veto and the rules' silence (labels)."""
+        return any(p.search(norm) for p in self._about_the_law_patterns) and not any(p.search(norm) for p in self._aimed_at_the_writer)
 
     def is_question_about_the_law(self, text: str) -> bool:
         """A short single question about the law, with nothing said to be happening now
         and no one said to mean harm to the writer."""
-        return self._short_question(text, self._about_the_law, self._happening_now + self._aimed_at_the_writer)
+        norm = normalise_message(text)
+        return self._short_question(norm, self._about_the_law_patterns, self._happening_now) and self._about_the_law(norm)
 
     def is_plain_question(self, text: str) -> bool:
         """One short question asking for information, with no word of danger or of now."""
-        return self._short_question(text, self._plain_question, self._happening_now + self._danger_words)
+        return self._short_question(normalise_message(text), self._plain_question, self._happening_now + self._danger_words)
 
     def is_asked_question(self, text: str) -> bool:
         """A short message that ends by asking something, with no word of danger or of
@@ -288,7 +293,7 @@ class SafetyRules:
 
     def labels(self, text: str) -> set[str]:
         norm = normalise_message(text)
-        if any(p.search(norm) for p in self._about_the_law) and not any(p.search(norm) for p in self._aimed_at_the_writer):
+        if self._about_the_law(norm):  # a question about the law of threats is not one
             return set()
         return {label for label, patterns in self._add.items() if any(p.search(norm) for p in patterns)}
 
