@@ -5,8 +5,11 @@ the MiniLM sentence vector the pipeline computes anyway, next to word tf-idf fea
 no second model at answer time. The whole message and each of its segments are scored,
 because the danger in a long story is often one sentence: a head takes the maximum, or
 a blend of the whole message's score and its best segment's (`aggregate`), whichever
-cross-validated better for that head. Thresholds were
-chosen for recall by cross-validation on the training split (eval/triage_train.py).
+cross-validated better for that head. The emergency head's score is then multiplied by
+a second reader's (`TriageHead.border`), a logistic regression over the whole message
+alone trained on the border between messages that need the 999 notice and messages with
+no label: it tells a past story from danger now. Thresholds were chosen for recall by
+cross-validation on the training split (eval/triage_train.py).
 A few rules in triage.yaml add labels where they are precise (a weapon in someone's
 hands now, a plea to call 999). Scope (other areas of law, other jurisdictions) is
 plain patterns in scope.yaml: it decides what the guidance can answer, not safety.

@@ -18,7 +18,9 @@ The regularisation C, how a message's score is taken from its parts (the maximum
 blend of the whole message and its best segment: app/triage.py, aggregate) and the
 threshold are chosen by cross-validation grouped by source, on message-level scores
 computed as at answer time: the threshold is the highest one whose out-of-fold recall,
-together with the precise rules in app/triage.yaml, reaches the label's target.
+together with the precise rules in app/triage.yaml, reaches the label's target. The
+emergency head also gets a border reader (BORDER_HEADS), whose score multiplies the
+head's; the threshold is chosen on that product.
 """
 
 from __future__ import annotations
