@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 ROUND_FOLDS = {1: 0, 2: 1, 3: 2, 6: 2}  # rounds 3 (P8's questions, 3 danger messages) and 6 share a fold
-THRESHOLDS = (0.07, 0.05, 0.03, 0.02, 0.01)
+THRESHOLDS = (0.07, 0.05, 0.03, 0.02, 0.01, 0.005)
 
 
 @dataclass
@@ -63,7 +63,9 @@ def emergency_inputs(keep: Callable) -> EmergencyInputs:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(prog="python -m eval.triage_round_cv", description=__doc__.split("\n\n")[0]).parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m eval.triage_round_cv", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--border-power", type=float, default=1.0, help="score with the head's score times the border reader's to this power (default 1, as the app does; session 17 found 2 reads better across rounds)")
+    args = parser.parse_args(argv)
     from app.offline import apply_offline_env
 
     apply_offline_env()
@@ -89,20 +91,20 @@ def main(argv: list[str] | None = None) -> int:
     hard = counted & np.array([not i.labels for i in items])
     golden = np.array([i.origin == "golden" for i in items])
     positive_in_round = {r: counted & positive & np.array([i.round == r for i in items]) for r in (1, 2)}
-    print(f"emergency head: C {c}, whole weight {weight}, border reader C {inputs.border_c}, committed threshold {inputs.threshold:.3f}")
+    print(f"emergency head: C {c}, whole weight {weight}, border reader C {inputs.border_c} (to the power {args.border_power:g}), committed threshold {inputs.threshold:.3f}")
     for name, folds in (("page folds", page_folds), ("round folds", round_folds)):
         rows = train.cross_validate(feats, "emergency", folds, c, None)
         rows = train.cross_validate(feats, "emergency", folds, c, feats.witnesses("emergency", rows))
         oof = feats.message_scores(rows, weight)
         if inputs.border_c is not None:  # the committed head's border reader, refitted per fold too
-            oof = oof * train.border_cross_validate(feats, "emergency", folds, inputs.border_c, feats.border("emergency", counted))
+            oof = oof * train.border_cross_validate(feats, "emergency", folds, inputs.border_c, feats.border("emergency", counted)) ** args.border_power
         oof = np.where(veto, 0.0, oof)
         ap = average_precision_score(positive[counted], oof[counted])
         print(f"{name}: average precision {ap:.3f}")
         for t in THRESHOLDS:
             fired = oof >= t
             by_round = "  ".join(f"round {r} {fired[mask].mean():.3f}" for r, mask in positive_in_round.items())
-            print(f"  threshold {t:.2f}: recall {fired[counted & positive].mean():.3f} ({by_round})  hard negatives {fired[hard].mean():.3f}  golden ordinary {fired[golden].mean():.3f}")
+            print(f"  threshold {t:.3f}: recall {fired[counted & positive].mean():.3f} ({by_round})  hard negatives {fired[hard].mean():.3f}  golden ordinary {fired[golden].mean():.3f}")
     return 0
 
 
