@@ -211,18 +211,21 @@ class TriageHead:
 
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """(n, labels) probabilities for unit-length vectors and the texts they embed."""
-        return _sigmoid(self._features(vectors, texts) @ self.weights.T + self.bias)
+        return self.whole_scores(vectors, texts)[0]
 
     def border_factors(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """(n, labels): each whole message's border readers' probabilities (1 where a
         label has none)."""
-        out = np.ones((len(texts), len(self.labels)), dtype=np.float32)
-        if any(b is not None for b in self.border):
-            features = self._features(vectors, texts)
-            for k, b in enumerate(self.border):
-                if b is not None:
-                    out[:, k] = _sigmoid(features @ b[0] + b[1])
-        return out
+        return self.whole_scores(vectors, texts)[1]
+
+    def whole_scores(self, vectors: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """`probabilities` and `border_factors` at once, from one set of features."""
+        features = self._features(vectors, texts)
+        factors = np.ones((len(texts), len(self.labels)), dtype=np.float32)
+        for k, b in enumerate(self.border):
+            if b is not None:
+                factors[:, k] = _sigmoid(features @ b[0] + b[1])
+        return _sigmoid(features @ self.weights.T + self.bias), factors
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -360,8 +363,7 @@ class SafetyTriage:
         parts = [segments(text) for text in texts]
         whole = self.embedder.embed(list(texts))
         flat = [s for group in parts for s in group]
-        whole_probs = self.head.probabilities(whole, list(texts))
-        factors = self.head.border_factors(whole, list(texts))
+        whole_probs, factors = self.head.whole_scores(whole, list(texts))
         seg_probs = self.head.probabilities(self.embedder.embed(flat), flat)
         out, start = [], 0
         for n, (text, group) in enumerate(zip(texts, parts, strict=True)):

@@ -6,8 +6,9 @@ cross-validation. This asks the question the other way: with folds by collection
 over the training split *and* those rounds (round 1, round 2, rounds 3 and 6, round 4,
 round 8, round 10, rounds 5 and 7), how does the emergency head (the committed C and
 blend, no segment step, no border reader: session 16's head) do on each round when
-trained on the training split's other rounds only, against trained on every other round? It reads those rounds' labels, so it
-is for deciding what to train on, and its numbers are not held-out figures. It never
+trained on the training split's other rounds only, against trained on every other
+round? It reads those rounds' labels, so it is for deciding what to train on, and its
+numbers are not held-out figures. It never
 reads rounds 9 and 11, nor the held-out halves of rounds 1 to 3, which stay the blind
 measure. Prints numbers, asserts nothing (session 16, README "Safety triage").
 """

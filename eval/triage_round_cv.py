@@ -3,9 +3,10 @@
 `make triage-model` chooses thresholds by 5-fold cross-validation with folds by source
 page. Messages of one collection round resemble each other (the same collectors,
 searches and kinds of page), so page folds flatter the head: most later rounds have read
-lower than they said. This cross-validates the emergency head the same way
-(the committed C and blend, the segment step, the border reader) with folds by collection round instead
-(round 1, round 2, rounds 3 and 6; team, golden and guidance rows keep page folds), and
+lower than they said. This cross-validates the emergency head the same way (the
+committed C and blend, the segment step, the border reader) with folds by collection
+round instead (round 1, round 2, rounds 3 and 6; team, golden and guidance rows keep
+page folds), and
 prints recall, hard negatives firing and the golden set's ordinary questions firing at
 a few thresholds, beside the page-fold figures. Training split only; prints numbers,
 asserts nothing (session 15, README "Safety triage").
