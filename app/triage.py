@@ -211,21 +211,28 @@ class TriageHead:
 
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """(n, labels) probabilities for unit-length vectors and the texts they embed."""
-        return self.whole_scores(vectors, texts)[0]
+        return self._probabilities(self._features(vectors, texts))
 
     def border_factors(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """(n, labels): each whole message's border readers' probabilities (1 where a
         label has none)."""
-        return self.whole_scores(vectors, texts)[1]
+        return self._border_factors(self._features(vectors, texts))
 
     def whole_scores(self, vectors: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """`probabilities` and `border_factors` at once, from one set of features."""
+        """`probabilities` and `border_factors` of whole messages, from one set of
+        features (segments need only `probabilities`)."""
         features = self._features(vectors, texts)
-        factors = np.ones((len(texts), len(self.labels)), dtype=np.float32)
+        return self._probabilities(features), self._border_factors(features)
+
+    def _probabilities(self, features: np.ndarray) -> np.ndarray:
+        return _sigmoid(features @ self.weights.T + self.bias)
+
+    def _border_factors(self, features: np.ndarray) -> np.ndarray:
+        factors = np.ones((len(features), len(self.labels)), dtype=np.float32)
         for k, b in enumerate(self.border):
             if b is not None:
                 factors[:, k] = _sigmoid(features @ b[0] + b[1])
-        return _sigmoid(features @ self.weights.T + self.bias), factors
+        return factors
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

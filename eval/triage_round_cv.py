@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     round_folds = np.array([ROUND_FOLDS[i.round] if i.origin in ("real", "variant") else 3 + train.fold_of(i.group) % 2 for i in items])
     counted = np.array([i.origin in ("real", "variant", "team") for i in items])
     positive = feats.positive("emergency")
-    hard = counted & np.array([not i.labels for i in items])
+    hard = counted & feats.unlabelled
     golden = np.array([i.origin == "golden" for i in items])
     positive_in_round = {r: counted & positive & np.array([i.round == r for i in items]) for r in (1, 2)}
     print(f"emergency head: C {c}, whole weight {weight}, border reader C {inputs.border_c} (to the power {args.border_power:g}), committed threshold {inputs.threshold:.3f}")

@@ -121,6 +121,7 @@ class Features:
         self.dim = int(embedder.dimension)
         self.owner = np.array([o for o, _ in owner])
         self.whole = np.array([w for _, w in owner])
+        self.unlabelled = np.array([not i.labels for i in items])  # per message: no label at all
         self._positive: dict[str, np.ndarray] = {}
 
     def positive(self, label: str) -> np.ndarray:
@@ -162,7 +163,7 @@ class Features:
     def border(self, label: str, counted: np.ndarray) -> np.ndarray:
         """Per message: whether it trains `label`'s border reader (a counted message
         that needs the notice, or has no label at all)."""
-        return counted & (self.positive(label) | np.array([not i.labels for i in self.items]))
+        return counted & (self.positive(label) | self.unlabelled)
 
     def witnesses(self, label: str, row_scores: np.ndarray) -> np.ndarray:
         """For each positive message, its highest-scoring segment, where that segment
@@ -251,6 +252,8 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
     feats = Features(items, embedder)
     folds = np.array([fold_of(i.group) for i in items])
     counted = np.array([i.origin in ("real", "variant", "team") for i in items])  # CV metrics on the triage data only
+    golden = np.array([i.origin == "golden" for i in items])
+    hard = counted & feats.unlabelled
     heads, report = {}, {}
     rules = SafetyRules()
     veto = np.array([rules.vetoes(i.text) for i in items])
@@ -296,8 +299,6 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
             already=int((positive & ruled & live & counted).sum()),
             lost=int((positive & veto & counted).sum()),
         )
-        golden = np.array([i.origin == "golden" for i in items])
-        hard = counted & np.array([not i.labels for i in items])
         tradeoff = []
         live_oof = np.where(live, oof, 0.0)  # a vetoed question never fires, whatever its score
         for ceiling in (0.03, 0.05, 0.1, 0.2):
@@ -313,8 +314,8 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
             "cv_average_precision": round(float(ap), 4),
             "cv_recall": round(float(fired[counted & positive].mean()), 4),
             "cv_false_alarm_rate": round(float(fired[negatives].mean()), 4),
-            "cv_false_alarm_rate_golden_ordinary": round(float(fired[np.array([i.origin == "golden" for i in items])].mean()), 4),
-            "cv_false_alarm_rate_hard_negatives": round(float(fired[counted & np.array([not i.labels for i in items])].mean()), 4),
+            "cv_false_alarm_rate_golden_ordinary": round(float(fired[golden].mean()), 4),
+            "cv_false_alarm_rate_hard_negatives": round(float(fired[hard].mean()), 4),
             "positives": int((counted & positive).sum()),
             "segment_witnesses": 0 if witnesses is None else len(witnesses),
             "border_C": None if border is None else border[0],
@@ -336,14 +337,13 @@ def train(embedder, data_file: Path = MESSAGES_FILE, c_grid: dict[str, tuple[flo
             hits = np.array([label in found for found in rule_labels])
             report[label]["rule_catches_beyond_head"] = int((hits & counted & positive & (oof < threshold)).sum())
             report[label]["rule_false_alarms"] = int((hits & counted & ~positive).sum())
-    golden_items = np.array([i.origin == "golden" for i in items])
-    labelled = counted & np.array([bool(i.labels) for i in items])
+    labelled = counted & ~feats.unlabelled
     veto_check = {
         "labelled_messages_vetoed": int((veto & labelled).sum()),
         "unlabelled_messages_vetoed": int((veto & counted & ~labelled).sum()),
         "unlabelled_messages": int((counted & ~labelled).sum()),
-        "golden_ordinary_vetoed": int((veto & golden_items).sum()),
-        "golden_ordinary": int(golden_items.sum()),
+        "golden_ordinary_vetoed": int((veto & golden).sum()),
+        "golden_ordinary": int(golden.sum()),
     }
     return {
         "format": "signpost-triage-head/1",
