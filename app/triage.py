@@ -184,10 +184,10 @@ class TriageHead:
                 border=tuple(_border(data["heads"][lab].get("border")) for lab in labels),
                 info={k: v for k, v in data.items() if k not in ("heads", "lexical")},
             )
+            if any(b is not None and b[0].shape != head.weights.shape[1:] for b in head.border):
+                raise ValueError("a border reader's weights do not match the head's features")
         except (KeyError, TypeError, ValueError):
             raise ConfigError(f"The safety triage model {path} is not in the expected format. Rebuild it with `make triage-model`.") from None
-        if any(b is not None and b[0].shape != head.weights.shape[1:] for b in head.border):
-            raise ConfigError(f"The safety triage model {path} is not in the expected format. Rebuild it with `make triage-model`.")
         if labels != HEADS:
             raise ConfigError(f"The safety triage model {path} has heads {list(labels)}, expected {list(HEADS)}. Rebuild it with `make triage-model`.")
         if head.embedding_model != embedding_model:
@@ -199,7 +199,7 @@ class TriageHead:
 
     def message_scores(self, probs: np.ndarray, factors: np.ndarray | None = None) -> np.ndarray:
         """(labels,) scores of one message from its parts' (n, labels) probabilities,
-        times its border readers' (labels,) `factors` (border_factors) when given."""
+        times its border readers' (labels,) `factors` (whole_scores) when given."""
         scores = np.array([aggregate(probs[:, k], w) for k, w in enumerate(self.whole_weights)])
         return scores if factors is None else scores * factors
 
@@ -213,14 +213,10 @@ class TriageHead:
         """(n, labels) probabilities for unit-length vectors and the texts they embed."""
         return self._probabilities(self._features(vectors, texts))
 
-    def border_factors(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
-        """(n, labels): each whole message's border readers' probabilities (1 where a
-        label has none)."""
-        return self._border_factors(self._features(vectors, texts))
-
     def whole_scores(self, vectors: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """`probabilities` and `border_factors` of whole messages, from one set of
-        features (segments need only `probabilities`)."""
+        """`probabilities` of whole messages and their border readers' (n, labels)
+        factors (1 where a label has none), from one set of features (segments need only
+        `probabilities`)."""
         features = self._features(vectors, texts)
         return self._probabilities(features), self._border_factors(features)
 

@@ -8,8 +8,9 @@ round 8, round 10, rounds 5 and 7), how does the emergency head (the committed C
 blend, without the segment step or the border reader) do on each round when
 trained on the training split's other rounds only, against trained on every other
 round? It reads those rounds' labels, so it is for deciding what to train on, and its
-numbers are not held-out figures. It never reads rounds 9, 11 and 12, nor the held-out
-halves of rounds 1 to 3, which stay the blind measure. Prints numbers, asserts nothing (session 16, README "Safety triage").
+numbers are not held-out figures. It never reads rounds 9, 11, 12 and 13, nor the
+held-out halves of rounds 1 to 3, which stay the blind measure. Prints numbers, asserts
+nothing (session 16, README "Safety triage").
 """
 
 from __future__ import annotations

@@ -223,7 +223,7 @@ def test_the_triage_scores_use_each_heads_aggregate(triage):
     parts = [story, *segments(story)]
     vectors = triage.embedder.embed(parts)
     probs = triage.head.probabilities(vectors, parts)
-    factors = triage.head.border_factors(vectors[:1], parts[:1])[0]
+    factors = triage.head.whole_scores(vectors[:1], parts[:1])[1][0]
     for k, head in enumerate(triage.head.labels):
         assert result.scores[head] == pytest.approx(aggregate(probs[:, k], triage.head.whole_weights[k]) * factors[k], abs=2e-3)
 
@@ -236,7 +236,7 @@ def test_the_emergency_score_is_read_twice_once_on_the_border(triage):
     has = [b is not None for b in head.border]
     assert has == [label == "emergency" for label in head.labels]
     told = ["I was stalked by an ex years ago and it still affects me. How do I get my police records?", "he's got a knife and he's kicking the door in"]
-    factors = head.border_factors(triage.embedder.embed(told), told)
+    factors = head.whole_scores(triage.embedder.embed(told), told)[1]
     emergency = head.labels.index("emergency")
     assert 0.0 < factors[0, emergency] < 0.5 < factors[1, emergency]  # a past story is damped, danger now is not
     assert (factors[:, [k for k, b in enumerate(has) if not b]] == 1.0).all()
