@@ -18,6 +18,11 @@ to any one guidance sentence, and the check has already set aside the off-topic 
 Apart from that, it only ever declines. The threshold 1 turns it off
 (`SIGNPOST_COVERAGE_THRESHOLD=1`, for a corpus of other documents), and long questions
 are then composed with the composer's own support threshold too.
+
+What it reads (`sentences`, chosen with it since session 19): the question's vector, and
+beside it the mean of its sentences' vectors (`app.triage.sentences_vector`; triage has
+already embedded them). MiniLM reads only a question's first 256 word pieces, so a long
+story's own vector is its opening, while the question is usually at the end.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class CoverageHead:
     embedding_model: str
     min_words: int = 0  # the check reads only questions at least this long
     support_threshold: float | None = None  # the composer's for a question the check has read and passed; None = its own
+    sentences: bool = False  # also reads the mean of the question's sentence vectors (module docstring)
     info: dict = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -55,6 +61,7 @@ class CoverageHead:
                 embedding_model=str(data["embedding_model"]),
                 min_words=int(data["min_words"]),
                 support_threshold=float(data["long_support_threshold"]) if support_threshold is None else support_threshold,
+                sentences=bool(data.get("sentences", False)),
                 info={k: v for k, v in data.items() if k not in ("weights", "bias")},
             )
         except (KeyError, TypeError, ValueError):
@@ -65,14 +72,22 @@ class CoverageHead:
             raise ConfigError(f"The coverage head {path} was trained on {head.embedding_model}, but the embedding model is {embedding_model}. {rebuild}")
         return head
 
-    def off_topic_probability(self, query_vector: np.ndarray) -> float:
-        if query_vector.shape[-1] != self.weights.shape[0]:
-            raise ConfigError(f"The coverage head expects {self.weights.shape[0]}-dimensional vectors, got {query_vector.shape[-1]}. Rebuild it with `make coverage-model`.")
-        return float(1.0 / (1.0 + np.exp(-(float(self.weights @ query_vector.astype(np.float32)) + self.bias))))
+    def features(self, query_vector: np.ndarray, sentences_vector: np.ndarray | None = None) -> np.ndarray:
+        """What the check reads: the question's vector, and with `sentences` its sentences'
+        mean beside it (the question's own vector for a question of one sentence)."""
+        if not self.sentences:
+            return query_vector
+        return np.concatenate([query_vector, query_vector if sentences_vector is None else sentences_vector], axis=-1)
+
+    def off_topic_probability(self, query_vector: np.ndarray, sentences_vector: np.ndarray | None = None) -> float:
+        x = self.features(query_vector, sentences_vector)
+        if x.shape[-1] != self.weights.shape[0]:
+            raise ConfigError(f"The coverage head expects {self.weights.shape[0]}-dimensional features, got {x.shape[-1]}. Rebuild it with `make coverage-model`.")
+        return float(1.0 / (1.0 + np.exp(-(float(self.weights @ x.astype(np.float32)) + self.bias))))
 
     def reads(self, question: str) -> bool:
         """Whether the check is on and the question long enough for it."""
         return self.threshold < 1.0 and len(question.split()) >= self.min_words
 
-    def declines(self, query_vector: np.ndarray, question: str) -> bool:
-        return self.reads(question) and self.off_topic_probability(query_vector) > self.threshold
+    def declines(self, query_vector: np.ndarray, question: str, sentences_vector: np.ndarray | None = None) -> bool:
+        return self.reads(question) and self.off_topic_probability(query_vector, sentences_vector) > self.threshold

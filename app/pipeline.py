@@ -23,7 +23,7 @@ from app.conversation import retrieval_query, trim_history
 from app.coverage import CoverageHead
 from app.guard import QuestionGuard
 from app.signposts import Signposts
-from app.triage import SafetyTriage, TriageResult
+from app.triage import SafetyTriage, TriageResult, embed_sentences_vector
 from app.verify import CitationVerifier
 from index.retriever import HybridRetriever
 from index.types import Passage, RetrievalResult
@@ -40,6 +40,7 @@ class AskContext:
     retrieval_query: str = ""
     query_vector: np.ndarray | None = None
     question_vector: np.ndarray | None = None  # the question's own embedding, from triage
+    sentences_vector: np.ndarray | None = None  # the mean of its sentences' embeddings, from triage
     triage: TriageResult | None = None
     retrieval: RetrievalResult | None = None
     support_threshold: float | None = None  # the composer's, when the coverage check sets it
@@ -86,7 +87,7 @@ class TriageStage(Stage):
 
     def run(self, ctx):
         result = ctx.triage = self.triage.assess(ctx.question)
-        ctx.question_vector = result.message_vector
+        ctx.question_vector, ctx.sentences_vector = result.message_vector, result.sentences_vector
         # Emergency first, whatever else is shown; then a child at risk, then crisis support.
         if result.emergency:
             ctx.notices.append(Notice("emergency", messages.EMERGENCY_INTRO, self.signposts.emergency, source="triage"))
@@ -123,7 +124,8 @@ class RetrieveStage(Stage):
     def run(self, ctx):
         retriever = self.retriever()
         ctx.retrieval_query = retrieval_query(ctx.question, ctx.history)
-        if ctx.question_vector is not None and ctx.retrieval_query == ctx.question:
+        triage_read_it = ctx.question_vector is not None and ctx.retrieval_query == ctx.question
+        if triage_read_it:
             ctx.query_vector = ctx.question_vector  # triage embedded this very text
         else:
             ctx.query_vector = retriever.embedder.embed_one(ctx.retrieval_query)
@@ -132,7 +134,8 @@ class RetrieveStage(Stage):
             ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
             return Status.NOT_COVERED
         if self.coverage is not None and self.coverage.reads(ctx.question):
-            if self.coverage.declines(ctx.query_vector, ctx.question):
+            sentences = ctx.sentences_vector if triage_read_it else embed_sentences_vector(retriever.embedder, ctx.retrieval_query) if self.coverage.sentences else None
+            if self.coverage.declines(ctx.query_vector, ctx.question, sentences):
                 # the passages found are shown as "may be related", not as an answer
                 ctx.reason, ctx.message = "off_topic", messages.NOT_COVERED["off_topic"]
                 return Status.NOT_COVERED

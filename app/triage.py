@@ -96,6 +96,22 @@ def segments(text: str) -> list[str]:
     return out
 
 
+def sentences_vector(vectors: np.ndarray) -> np.ndarray | None:
+    """The unit-length mean of a message's segment vectors: a view of all of a long
+    message, where its own vector reads only MiniLM's first 256 word pieces (the
+    coverage check reads both). None for a message with no segments."""
+    if len(vectors) == 0:
+        return None
+    mean = vectors.astype(np.float32).mean(axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+def embed_sentences_vector(embedder, text: str) -> np.ndarray | None:
+    """sentences_vector for a text triage has not read (a follow-up's search text, training)."""
+    parts = segments(text)
+    return sentences_vector(embedder.embed(parts)) if parts else None
+
+
 _TOKEN = re.compile(r"\w+")
 
 
@@ -332,6 +348,7 @@ class TriageResult:
     other_jurisdiction: bool = False
     language: str = ""  # another language's code when the message is clearly not English (app/language.py)
     message_vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # reused by retrieval
+    sentences_vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # its segments' mean, for the coverage check
 
     @property
     def child_at_risk(self) -> bool:
@@ -367,15 +384,17 @@ class SafetyTriage:
         whole = self.embedder.embed(list(texts))
         flat = [s for group in parts for s in group]
         whole_probs, factors = self.head.whole_scores(whole, list(texts))
-        seg_probs = self.head.probabilities(self.embedder.embed(flat), flat)
+        seg_vectors = self.embedder.embed(flat)
+        seg_probs = self.head.probabilities(seg_vectors, flat)
         out, start = [], 0
         for n, (text, group) in enumerate(zip(texts, parts, strict=True)):
-            probs = np.vstack([whole_probs[n : n + 1], seg_probs[start : start + len(group)]])
-            out.append(self._result(text, self.head.message_scores(probs, factors[n]), whole[n]))
-            start += len(group)
+            end = start + len(group)
+            probs = np.vstack([whole_probs[n : n + 1], seg_probs[start:end]])
+            out.append(self._result(text, self.head.message_scores(probs, factors[n]), whole[n], sentences_vector(seg_vectors[start:end])))
+            start = end
         return out
 
-    def _result(self, text: str, probs: np.ndarray, vector: np.ndarray) -> TriageResult:
+    def _result(self, text: str, probs: np.ndarray, vector: np.ndarray, sentences: np.ndarray | None = None) -> TriageResult:
         fired = {head for head, p, t in zip(self.head.labels, probs, self.head.thresholds, strict=True) if p >= t}
         if self.rules.vetoes(text):
             fired = set()
@@ -392,4 +411,5 @@ class SafetyTriage:
             other_jurisdiction=other,
             language=language,
             message_vector=vector,
+            sentences_vector=sentences,
         )

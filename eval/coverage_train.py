@@ -19,8 +19,9 @@ tuning question (needs the index: `signpost ingest`), once for each support thre
 the grid; a setting takes a long question's answer from its own support threshold and a
 short one's from 0.25, as the pipeline does.
 
-C, the golden rows' weight, the check's threshold, the shortest question it reads (20 or
-40 words) and the long questions' support threshold are chosen together by 10-fold
+What it reads (the question's vector alone, or with the mean of its sentences' vectors
+beside it: `sentences`), C, the golden rows' weight, the check's threshold, the shortest
+question it reads (20 or 40 words) and the long questions' support threshold are chosen together by 10-fold
 cross-validation, folds by page (a golden question is its own page). A setting may not
 cost anything against the pipeline without the check (support 0.25 for every
 question): real answerable questions answered with a right-section citation, off-topic
@@ -28,7 +29,8 @@ real questions declined, and golden status accuracy on the questions that expect
 answer and, apart, on those that expect "not covered", each at least as before. Of
 those, the one with the highest sum of the first two (the issue's two targets, weighed
 alike) wins; ties go to the higher golden status accuracy, then the longer shortest
-question and the higher thresholds, then the smaller C and golden weight. If none
+question and the higher thresholds, then the smaller C and golden weight, then the
+question's vector alone. If none
 gains, the check is off (threshold 1). Every setting's result is kept in the file
 (`tradeoff`). Deterministic on one machine: the same data, index and model give the
 same file.
@@ -66,6 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 C_GRID = (0.5, 2.0, 8.0)
 GOLDEN_WEIGHTS = (1.0, 3.0)
 THRESHOLDS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+VIEWS = (False, True)  # `sentences`: the question's vector alone, or with its sentences' mean (app/coverage.py)
 MIN_WORDS = (20, 40)  # the check reads only questions at least this long (never short ones: module docstring)
 LONG_SUPPORT_THRESHOLDS = (0.1, 0.15, 0.2, 0.25)  # the composer's, for the questions the check reads and passes
 BEFORE_SUPPORT = Settings.model_fields["support_threshold"].default  # the composer's for every other question, and for all without the check
@@ -161,8 +164,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"answering the tuning questions at support threshold {support}...", file=sys.stderr)
         answered[support], texts = collect(services)
+    from app.triage import embed_sentences_vector
+
     rows = answered[BEFORE_SUPPORT]
-    X = services.embedder.embed(texts).astype(np.float64)
+    question = services.embedder.embed(texts).astype(np.float64)
+    sentences = [embed_sentences_vector(services.embedder, text) for text in texts]
+    views = {
+        False: question,
+        True: np.hstack([question, np.array([q if s is None else s for q, s in zip(question, sentences, strict=True)], dtype=np.float64)]),  # as CoverageHead.features
+    }
     y = np.array([r.off_topic for r in rows])
     fold = np.array([int(hashlib.sha256(r.group.encode()).hexdigest(), 16) % FOLDS for r in rows])
     n_real = sum(not r.golden for r in rows)
@@ -170,31 +180,32 @@ def main(argv: list[str] | None = None) -> int:
 
     base = scores(rows, np.zeros(len(rows)), 1.0)
     tradeoff = []
-    for C in C_GRID:
-        for gw in GOLDEN_WEIGHTS:
-            w = np.array([gw if r.golden else 1.0 for r in rows])
-            p = np.zeros(len(rows))
-            for k in range(FOLDS):
-                train = fold != k
-                coef, bias = fit(X[train], y[train], w[train], C)
-                p[~train] = 1.0 / (1.0 + np.exp(-(X[~train] @ coef + bias)))
-            for support in supports:
-                for m in MIN_WORDS:
-                    # the lower support threshold applies only where the check reads the question
-                    mixed = [long if short.words >= m else short for short, long in zip(rows, answered[support], strict=True)]
-                    for t in THRESHOLDS:
-                        tradeoff.append({"long_support_threshold": support, "min_words": m, "C": C, "golden_weight": gw, "threshold": t, **scores(mixed, p, t, m)})
+    for view, X in views.items():
+        for C in C_GRID:
+            for gw in GOLDEN_WEIGHTS:
+                w = np.array([gw if r.golden else 1.0 for r in rows])
+                p = np.zeros(len(rows))
+                for k in range(FOLDS):
+                    train = fold != k
+                    coef, bias = fit(X[train], y[train], w[train], C)
+                    p[~train] = 1.0 / (1.0 + np.exp(-(X[~train] @ coef + bias)))
+                for support in supports:
+                    for m in MIN_WORDS:
+                        # the lower support threshold applies only where the check reads the question
+                        mixed = [long if short.words >= m else short for short, long in zip(rows, answered[support], strict=True)]
+                        for t in THRESHOLDS:
+                            tradeoff.append({"sentences": view, "long_support_threshold": support, "min_words": m, "C": C, "golden_weight": gw, "threshold": t, **scores(mixed, p, t, m)})
     gain = base["answered_right"] + base["off_topic_declined"]
     allowed = [t for t in tradeoff if all(t[k] >= base[k] for k in base) and t["answered_right"] + t["off_topic_declined"] > gain]
     if allowed:
-        best = max(allowed, key=lambda t: (round(t["answered_right"] + t["off_topic_declined"], 4), t["golden_status"], t["min_words"], t["threshold"], t["long_support_threshold"], -t["C"], -t["golden_weight"]))
+        best = max(allowed, key=lambda t: (round(t["answered_right"] + t["off_topic_declined"], 4), t["golden_status"], t["min_words"], t["threshold"], t["long_support_threshold"], -t["C"], -t["golden_weight"], not t["sentences"]))
     else:
-        best = {"long_support_threshold": BEFORE_SUPPORT, "min_words": 0, "C": C_GRID[0], "golden_weight": GOLDEN_WEIGHTS[0], "threshold": 1.0, **base}
+        best = {"sentences": False, "long_support_threshold": BEFORE_SUPPORT, "min_words": 0, "C": C_GRID[0], "golden_weight": GOLDEN_WEIGHTS[0], "threshold": 1.0, **base}
     print(f"without the check (support {BEFORE_SUPPORT}): answered right {base['answered_right']:.3f}, off-topic declined {base['off_topic_declined']:.3f}, golden status {base['golden_status']:.3f}", file=sys.stderr)
-    print(f"chosen (cross-validated): questions of {best['min_words']} words or more, composed with support {best['long_support_threshold']}, C {best['C']}, golden weight {best['golden_weight']}, threshold {best['threshold']}: answered right {best['answered_right']:.3f}, off-topic declined {best['off_topic_declined']:.3f}, golden status {best['golden_status']:.3f}", file=sys.stderr)
+    print(f"chosen (cross-validated): {'the question and its sentences' if best['sentences'] else 'the question alone'}, questions of {best['min_words']} words or more, composed with support {best['long_support_threshold']}, C {best['C']}, golden weight {best['golden_weight']}, threshold {best['threshold']}: answered right {best['answered_right']:.3f}, off-topic declined {best['off_topic_declined']:.3f}, golden status {best['golden_status']:.3f}", file=sys.stderr)
 
     w = np.array([best["golden_weight"] if r.golden else 1.0 for r in rows])
-    coef, bias = fit(X, y, w, best["C"])
+    coef, bias = fit(views[best["sentences"]], y, w, best["C"])
     out = {
         "about": "Coverage check (app/coverage.py); rebuild with `make coverage-model`.",
         "embedding_model": services.embedder.model_id,
@@ -202,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         "support_threshold": BEFORE_SUPPORT,
         "long_support_threshold": best["long_support_threshold"],
         "min_words": best["min_words"],
+        "sentences": best["sentences"],
         "C": best["C"],
         "golden_weight": best["golden_weight"],
         "training": {"real_questions": n_real, "golden_questions": len(rows) - n_real, "off_topic": int(y.sum())},

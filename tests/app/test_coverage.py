@@ -54,6 +54,40 @@ def test_it_declines_only_above_its_threshold_and_never_at_1(tmp_path):
         sure.off_topic_probability(np.ones(10, dtype=np.float32))
 
 
+def test_with_sentences_it_reads_the_sentences_mean_beside_the_question(tmp_path):
+    question, sentences = np.zeros(384, dtype=np.float32), np.zeros(384, dtype=np.float32)
+    question[0], sentences[1] = 1.0, 1.0
+    weights = [0.0] * 768
+    weights[384 + 1] = 6.0  # only the sentences' half says "off-topic"
+    head = CoverageHead.load(_write(tmp_path, sentences=True, weights=weights), MODEL)
+    assert head.sentences and head.features(question, sentences).shape == (768,)
+    assert head.declines(question, "a question", sentences)
+    # a question of one sentence has no segments: its own vector stands for them
+    assert not head.declines(question, "a question", None)
+    assert np.array_equal(head.features(question)[384:], question)
+    with pytest.raises(ConfigError, match="768-dimensional"):
+        CoverageHead.load(_write(tmp_path, sentences=False, weights=weights), MODEL).off_topic_probability(question)
+
+
+def test_the_pipeline_hands_the_check_the_mean_of_the_sentences_triage_embedded(pipeline, tmp_path):
+    from app.triage import embed_sentences_vector, segments
+
+    story = "My ex keeps turning up at my work. He sends me messages every night. Can I report this to the police?"
+    embedder = pipeline.triage.embedder
+    mean = embed_sentences_vector(embedder, story)
+    assert len(segments(story)) == 3 and np.linalg.norm(mean) == pytest.approx(1.0, abs=1e-5)
+    assert np.allclose(pipeline.triage.assess(story).sentences_vector, mean, atol=1e-5)
+    assert pipeline.triage.assess("Can I get a non-molestation order?").sentences_vector is None
+    # A check that declines exactly what reads like this story's sentences taken together
+    weights = [0.0] * 384 + (8.0 * mean).tolist()
+    head = CoverageHead.load(_write(tmp_path, sentences=True, weights=weights, bias=-4.0), MODEL)
+    stages = [RetrieveStage(s.retriever, head) if isinstance(s, RetrieveStage) else s for s in pipeline.stages]
+    checked = Pipeline(stages, pipeline.signposts)
+    assert checked.ask(story).reason == "off_topic"  # P = sigmoid(8 - 4)
+    assert embedder.embed_one(story) @ mean < 0.95  # the story's own vector alone would not reach it
+    assert checked.ask("Can I get a non-molestation order?").status.value == "answered"
+
+
 def test_a_declined_question_is_not_covered_with_the_passages_shown_as_related(pipeline, tmp_path):
     always = CoverageHead.load(_write(tmp_path, bias=30.0), MODEL)
     stages = [RetrieveStage(s.retriever, always) if isinstance(s, RetrieveStage) else s for s in pipeline.stages]
@@ -106,12 +140,12 @@ def test_make_coverage_model_rebuilds_the_committed_choice(tmp_path, corpus_inde
     monkeypatch.setenv("SIGNPOST_HOME", str(corpus_index))
     assert main(["--out", str(tmp_path / "coverage.json"), "--long-support-thresholds", str(committed["long_support_threshold"])]) == 0
     rebuilt = json.loads((tmp_path / "coverage.json").read_text(encoding="utf-8"))
-    for key in ("embedding_model", "threshold", "support_threshold", "long_support_threshold", "min_words", "C", "golden_weight", "training"):
+    for key in ("embedding_model", "threshold", "support_threshold", "long_support_threshold", "min_words", "sentences", "C", "golden_weight", "training"):
         assert rebuilt[key] == committed[key], f"{key}: run `make coverage-model`"
     for key in ("without_check", "cross_validated"):
         assert rebuilt[key] == pytest.approx(committed[key], abs=0.02)  # one question
     assert np.allclose(rebuilt["weights"], committed["weights"], atol=1e-3) and rebuilt["bias"] == pytest.approx(committed["bias"], abs=1e-3)
-    setting = ("long_support_threshold", "min_words", "C", "golden_weight", "threshold")
+    setting = ("sentences", "long_support_threshold", "min_words", "C", "golden_weight", "threshold")
     old_rows = {tuple(r[k] for k in setting): r for r in committed["tradeoff"]}
     for new in rebuilt["tradeoff"]:
         old = old_rows[tuple(new[k] for k in setting)]
