@@ -26,7 +26,7 @@ def evaluate_triage(triage: SafetyTriage, items: list[TriageItem] | None = None)
     # Round 2 was collected after round 1's held-out numbers had been seen (and the model
     # changed since). Round 3 is P8's real questions (ordinary questions, mostly no
     # label): its held-out part measures noise on them. Round 4 was measured blind, on
-    # all its messages, with the head trained before it existed (README "Round 4").
+    # all its messages, with the head trained before it existed (eval/data/triage/README.md "Round 4").
     # Round 5 is P8's round-5 questions (collected to tune search on), labelled for triage
     # and kept out of training too: measured blind with the session-8 head. Round 7 is P8's
     # round-6 questions, the same way: measured blind with the session-10 head. Round 8

@@ -10,7 +10,7 @@ trained on the training split's other rounds only, against trained on every othe
 round? It reads those rounds' labels, so it is for deciding what to train on, and its
 numbers are not held-out figures. It never reads rounds 9, 11, 12 and 13, nor the
 held-out halves of rounds 1 to 3, which stay the blind measure. Prints numbers, asserts
-nothing (session 16, README "Safety triage").
+nothing (session 16, docs/results.md "Safety triage").
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ round instead (round 1, round 2, rounds 3 and 6; team, golden and guidance rows 
 page folds), and
 prints recall, hard negatives firing and the golden set's ordinary questions firing at
 a few thresholds, beside the page-fold figures. Training split only; prints numbers,
-asserts nothing (session 15, README "Safety triage").
+asserts nothing (session 15, docs/results.md "Safety triage").
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ RECALL_TARGETS = {"immediate_danger": 0.8, "threat": 0.8, "child_at_risk": 0.92,
 # above its recall target: cross-validated recall 0.868 against 0.92 (and 0.868 on round
 # 4's blind messages). The issue caps false *emergency* notices only; a Childline line
 # on an ordinary question costs little, and at 0.10 the target sets the threshold.
-# The emergency ceiling was 0.05 until round 6 (README "Round 6") joined the training
+# The emergency ceiling was 0.05 until round 6 (eval/data/triage/README.md "Round 6") joined the training
 # split: then 0.05 held cross-validated recall to 0.934, under the 0.96 aim (0.065 gave
 # 0.951). At 0.08 the recall target sets the threshold: recall 0.962, hard negatives
 # 0.487, golden ordinary 0.095 (with the maximum instead of the blend, 0.964, 0.537 and
