@@ -3,8 +3,9 @@ the right section, and are off-topic questions declined?
 
 Per split (tuning, held_out), per split on the questions whose two blind labelling
 passes agree on whether the guidance answers them (tuning_agreed, held_out_agreed), and
-on each round from 4 on alone (held_out_round4, held_out_round7: measured blind, all
-held-out; tuning_round5, tuning_round6: collected to tune on, all tuning):
+on each round from 4 on alone (held_out_round4, held_out_round7, held_out_round8:
+measured blind, all held-out; tuning_round5, tuning_round6: collected to tune on, all
+tuning):
 - section_hit@1 for dense only, BM25 only, the hybrid without the section prior, and the
   production hybrid (search alone);
 - lead_section_accuracy: the answer's first citation is from a right section (questions
@@ -41,7 +42,7 @@ class RealQuestion:
     speaker: str
     source: str
     disputed: bool = False  # a blind second labelling disagrees on whether it is off-topic
-    round: int = 1  # collection round; rounds 4 and 7 are held-out whole (measured blind, README)
+    round: int = 1  # collection round; rounds 4, 7 and 8 are held-out whole (measured blind, README)
 
 
 def load_real_questions(path: Path = REAL_QUESTIONS_FILE, split: str = "all") -> list[RealQuestion]:
