@@ -134,7 +134,9 @@ class RetrieveStage(Stage):
             ctx.reason, ctx.message = "no_support", messages.NOT_COVERED["no_support"]
             return Status.NOT_COVERED
         if self.coverage is not None and self.coverage.reads(ctx.question):
-            sentences = ctx.sentences_vector if triage_read_it else embed_sentences_vector(retriever.embedder, ctx.retrieval_query) if self.coverage.sentences else None
+            sentences = ctx.sentences_vector
+            if not triage_read_it:  # a follow-up: the check reads the text search embedded
+                sentences = embed_sentences_vector(retriever.embedder, ctx.retrieval_query) if self.coverage.sentences else None
             if self.coverage.declines(ctx.query_vector, ctx.question, sentences):
                 # the passages found are shown as "may be related", not as an answer
                 ctx.reason, ctx.message = "off_topic", messages.NOT_COVERED["off_topic"]

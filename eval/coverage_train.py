@@ -21,19 +21,18 @@ short one's from 0.25, as the pipeline does.
 
 What it reads (the question's vector alone, or with the mean of its sentences' vectors
 beside it: `sentences`), C, the golden rows' weight, the check's threshold, the shortest
-question it reads (20 or 40 words) and the long questions' support threshold are chosen together by 10-fold
-cross-validation, folds by page (a golden question is its own page). A setting may not
-cost anything against the pipeline without the check (support 0.25 for every
-question): real answerable questions answered with a right-section citation, off-topic
-real questions declined, and golden status accuracy on the questions that expect an
-answer and, apart, on those that expect "not covered", each at least as before. Of
+question it reads (20 or 40 words) and the long questions' support threshold are chosen
+together by 10-fold cross-validation, folds by page (a golden question is its own page).
+A setting may not cost anything against the pipeline without the check (support 0.25 for
+every question): real answerable questions answered with a right-section citation,
+off-topic real questions declined, and golden status accuracy on the questions that expect
+an answer and, apart, on those that expect "not covered", each at least as before. Of
 those, the one with the highest sum of the first two (the issue's two targets, weighed
 alike) wins; ties go to the higher golden status accuracy, then the longer shortest
 question and the higher thresholds, then the smaller C and golden weight, then the
-question's vector alone. If none
-gains, the check is off (threshold 1). Every setting's result is kept in the file
-(`tradeoff`). Deterministic on one machine: the same data, index and model give the
-same file.
+question's vector alone. If none gains, the check is off (threshold 1). Every setting's
+result is kept in the file (`tradeoff`). Deterministic on one machine: the same data,
+index and model give the same file.
 
 Tried in session 11 and not kept:
 - a lower support threshold (0.15, 0.2) for every question, with the check on every
@@ -169,10 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = answered[BEFORE_SUPPORT]
     question = services.embedder.embed(texts).astype(np.float64)
     sentences = [embed_sentences_vector(services.embedder, text) for text in texts]
-    views = {
-        False: question,
-        True: np.hstack([question, np.array([q if s is None else s for q, s in zip(question, sentences, strict=True)], dtype=np.float64)]),  # as CoverageHead.features
-    }
+    beside = np.array([q if s is None else s for q, s in zip(question, sentences, strict=True)], dtype=np.float64)
+    views = {view: np.hstack([question, beside]) if view else question for view in VIEWS}  # as CoverageHead.features
     y = np.array([r.off_topic for r in rows])
     fold = np.array([int(hashlib.sha256(r.group.encode()).hexdigest(), 16) % FOLDS for r in rows])
     n_real = sum(not r.golden for r in rows)
