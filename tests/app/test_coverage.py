@@ -88,6 +88,22 @@ def test_the_pipeline_hands_the_check_the_mean_of_the_sentences_triage_embedded(
     assert checked.ask("Can I get a non-molestation order?").status.value == "answered"
 
 
+def test_for_a_follow_up_the_check_reads_the_sentences_of_what_search_read(pipeline, tmp_path):
+    from app.conversation import retrieval_query
+    from app.triage import embed_sentences_vector
+
+    history = ["My ex keeps turning up at my work and sends me messages every night."]
+    follow_up = "And what if he's my neighbour?"
+    searched = retrieval_query(follow_up, history)
+    assert searched != follow_up  # read with the earlier question: triage did not embed this text
+    mean = embed_sentences_vector(pipeline.triage.embedder, searched)
+    assert mean is not None
+    weights = [0.0] * 384 + (8.0 * mean).tolist()
+    head = CoverageHead.load(_write(tmp_path, sentences=True, weights=weights, bias=-4.0), MODEL)
+    stages = [RetrieveStage(s.retriever, head) if isinstance(s, RetrieveStage) else s for s in pipeline.stages]
+    assert Pipeline(stages, pipeline.signposts).ask(follow_up, history).reason == "off_topic"
+
+
 def test_a_declined_question_is_not_covered_with_the_passages_shown_as_related(pipeline, tmp_path):
     always = CoverageHead.load(_write(tmp_path, bias=30.0), MODEL)
     stages = [RetrieveStage(s.retriever, always) if isinstance(s, RetrieveStage) else s for s in pipeline.stages]
