@@ -38,6 +38,15 @@ from ingest.jsonl import read_model_file
 COVERAGE_FILE = Path(__file__).resolve().parent / "models" / "coverage_head.json"
 
 
+def features(query_vector: np.ndarray, sentences_vector: np.ndarray | None, sentences: bool) -> np.ndarray:
+    """What the check reads, at answer time and in training alike: the question's vector,
+    and with `sentences` its sentences' mean beside it (the question's own vector for a
+    question of one sentence, which has no segments)."""
+    if not sentences:
+        return query_vector
+    return np.concatenate([query_vector, query_vector if sentences_vector is None else sentences_vector], axis=-1)
+
+
 @dataclass(frozen=True)
 class CoverageHead:
     weights: np.ndarray  # (dim,)
@@ -73,11 +82,7 @@ class CoverageHead:
         return head
 
     def features(self, query_vector: np.ndarray, sentences_vector: np.ndarray | None = None) -> np.ndarray:
-        """What the check reads: the question's vector, and with `sentences` its sentences'
-        mean beside it (the question's own vector for a question of one sentence)."""
-        if not self.sentences:
-            return query_vector
-        return np.concatenate([query_vector, query_vector if sentences_vector is None else sentences_vector], axis=-1)
+        return features(query_vector, sentences_vector, self.sentences)
 
     def off_topic_probability(self, query_vector: np.ndarray, sentences_vector: np.ndarray | None = None) -> float:
         x = self.features(query_vector, sentences_vector)

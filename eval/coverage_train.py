@@ -60,7 +60,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.coverage import COVERAGE_FILE
+from app.coverage import COVERAGE_FILE, features
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,8 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = answered[BEFORE_SUPPORT]
     question = services.embedder.embed(texts).astype(np.float64)
     sentences = [embed_sentences_vector(services.embedder, text) for text in texts]
-    beside = np.array([q if s is None else s for q, s in zip(question, sentences, strict=True)], dtype=np.float64)
-    views = {view: np.hstack([question, beside]) if view else question for view in VIEWS}  # as CoverageHead.features
+    views = {view: np.array([features(q, s, view) for q, s in zip(question, sentences, strict=True)], dtype=np.float64) for view in VIEWS}
     y = np.array([r.off_topic for r in rows])
     fold = np.array([int(hashlib.sha256(r.group.encode()).hexdigest(), 16) % FOLDS for r in rows])
     n_real = sum(not r.golden for r in rows)
