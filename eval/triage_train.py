@@ -42,7 +42,12 @@ from eval.triage_data import MESSAGES_FILE, TriageItem, load_messages
 # which are measured, not tuned. immediate_danger and threat are descriptive labels:
 # the emergency head (trained last, on what they and the rules leave) carries the
 # notice's recall, so their own thresholds can stay precise.
-RECALL_TARGETS = {"immediate_danger": 0.8, "threat": 0.8, "child_at_risk": 0.92, "self_harm": 0.92, "emergency": 0.96}
+# child_at_risk was 0.92 until session 20. Page folds flatter a head on new sources: at
+# the 0.92 threshold (0.055) folds by collection round (eval.triage_round_cv's folds,
+# training split) read 0.909. 0.93 on page folds (threshold 0.051) is 0.924 across
+# rounds, the training aim, for 0.6 points more Childline lines on hard negatives (0.390
+# to 0.396; golden ordinary questions unchanged at 0.079). docs/results.md, "Safety triage".
+RECALL_TARGETS = {"immediate_danger": 0.8, "threat": 0.8, "child_at_risk": 0.93, "self_harm": 0.92, "emergency": 0.96}
 # Noise ceilings: at most this share of the golden set's ordinary (tuning) questions
 # may fire a head. Where the recall target needs a lower threshold, the ceiling wins:
 # a notice on one plain question in five teaches people to ignore it. The emergency
