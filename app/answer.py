@@ -117,7 +117,7 @@ class AnswerOut(BaseModel):
     notices: list[NoticeOut] = Field(description="Show these first; emergency notices above the answer.")
     disclaimer: str
     reason: str = Field(
-        description="Why, when not answered: empty | too_long | too_large | schema (invalid_question); out_of_area | jurisdiction | language | no_support | off_topic (not_covered); unavailable | busy | rate_limited | too_many_streams | internal (error). Empty when answered."
+        description="Why, when not answered: empty | too_long | too_large | schema (invalid_question); out_of_area | jurisdiction | language | no_support | off_topic | no_figure (not_covered); unavailable | busy | rate_limited | too_many_streams | internal (error). Empty when answered."
     )
     related: list[RelatedOut] = Field(description="Passages that may be related, when the guidance does not cover the question.")
     composer: str

@@ -13,6 +13,7 @@ INVALID = {
 NOT_COVERED = {
     "no_support": "The guidance we have does not answer this question.",
     "off_topic": "The guidance we have does not seem to cover this question.",
+    "no_figure": "The guidance we have does not say {topic}.",
     "out_of_area": "This looks like a question about {topic}. The guidance here only covers stalking and harassment, so it cannot answer it.",
     "jurisdiction": "The guidance here covers the law in England and Wales. Scotland and Northern Ireland (and other countries) have different law, so it cannot answer this.",
     "language": "Signpost can only read questions written in English, so it cannot answer this one.",

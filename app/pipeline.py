@@ -21,6 +21,7 @@ from app.answer import Answer, Citation, Notice, Sentence, Status
 from app.compose import ExtractiveComposer, LLMComposer
 from app.conversation import retrieval_query, trim_history
 from app.coverage import CoverageHead
+from app.figures import FigureCheck
 from app.guard import QuestionGuard
 from app.signposts import Signposts
 from app.triage import SafetyTriage, TriageResult, embed_sentences_vector
@@ -178,6 +179,28 @@ class VerifyStage(Stage):
         return None
 
 
+class FigureStage(Stage):
+    """An answer to "how long", "how much", "how many" or "what sentence" must give a
+    figure of that kind (app/figures.py); the guidance's general sentences about the
+    same order or offence do not answer it."""
+
+    name = "figures"
+
+    def __init__(self, check: FigureCheck):
+        self.check = check
+
+    def run(self, ctx):
+        missing = self.check.unanswered(ctx.question, [s.text for s in ctx.sentences])
+        if not missing:
+            return None
+        topic = " or ".join(k.missing for k in missing)
+        if len(ctx.question.split()) < self.check.whole_question_words:
+            ctx.reason, ctx.message = "no_figure", messages.NOT_COVERED["no_figure"].format(topic=topic)
+            return Status.NOT_COVERED
+        ctx.notices.append(Notice("partial", messages.PARTIAL.format(topic=topic)))
+        return None
+
+
 class Pipeline:
     """Runs the stages for one question and builds the Answer."""
 
@@ -275,6 +298,7 @@ def build_pipeline(services, retriever: Callable[[], HybridRetriever] | None = N
             RetrieveStage(retriever, services.coverage_head),
             ComposeStage(composer),
             VerifyStage(CitationVerifier(bank)),
+            FigureStage(FigureCheck()),
         ],
         signposts,
         retriever=retriever,
