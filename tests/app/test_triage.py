@@ -184,6 +184,23 @@ def test_scope_rules_still_detect_other_law_and_places(triage):
     assert triage.assess("Can I get an SPO in Scotland?").other_jurisdiction
 
 
+@pytest.mark.parametrize(
+    "question, elsewhere",
+    [
+        ("I live in Glasgow. How do I get a non-harassment order?", True),
+        ("how do i get a restraining order in california", True),
+        ("What is an apprehended violence order in New South Wales?", True),
+        ("we are in Massachusetts and the neighbour keeps filming us", True),
+        ("the PSNI said they cannot do anything about the messages", True),
+        ("I'm from Texas but I live in Leeds now, can I get a restraining order?", False),
+        ("he follows me from Victoria station every evening", False),
+        ("Can I get a restraining order in England?", False),
+    ],
+)
+def test_places_outside_england_and_wales_are_read_as_another_jurisdiction(triage, question, elsewhere):
+    assert triage.assess(question).other_jurisdiction is elsewhere
+
+
 def test_a_missing_head_fails_loudly_and_never_falls_back_to_rules(tmp_path, embedder):
     with pytest.raises(ConfigError, match="is missing. Build it with `make triage-model`"):
         SafetyTriage.load(embedder, tmp_path / "nothing.json")
