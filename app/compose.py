@@ -25,9 +25,10 @@ from index.types import Passage
 log = logging.getLogger("signpost.compose")
 
 # Sentences that point at pages this service does not have ("visit our dedicated
-# page") answer nothing on their own.
+# page", "You can also find official guidance in ... – GOV.UK") answer nothing on their
+# own, and never lead or join an answer.
 _NAVIGATION = re.compile(
-    r"\b(visit|see our|read more|learn more about|follow the links|our (dedicated|detailed) page|our page on|our guide|our overview|for a (detailed|full) explanation)\b",
+    r"\b(visit|see our|read more|learn more about|follow the links|our (dedicated|detailed) page|our page on|our guide|our overview|for a (detailed|full) explanation|find (the )?official guidance|gov\.uk)\b",
     re.IGNORECASE,
 )
 _NEAR_DUPLICATE = 0.88

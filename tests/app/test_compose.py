@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.compose import ExtractiveComposer, SentenceBank, _with_antecedents, points_back
+from app.compose import _NAVIGATION, ExtractiveComposer, SentenceBank, _with_antecedents, points_back
 from eval.golden import load_golden
 from eval.real_questions import load_real_questions
 from index.types import Passage
@@ -30,6 +30,40 @@ def test_a_pointing_sentence_brings_what_it_points_at_or_is_dropped():
 
 def _passage(n: int, text: str) -> Passage:
     return Passage(f"c{n}", "doc", "Doc", f"Section {n}", "", "a", "england-wales", n, text)
+
+# Sentences of the guidance that point at pages Signpost does not have, and sentences
+# near them that do answer something.
+POINTERS = [
+    "You can also find official guidance in the Stalking Protection Orders: statutory guidance for the police (accessible) – GOV.UK.",
+    "For a full explanation of SPOs, including how they are enforced and statutory guidance for police, see our dedicated page on Stalking Protection Orders.",
+    "To learn more about each of these legal protections, follow the links to our detailed pages on harassment injunctions and Stalking Protection Orders.",
+    "If you need support with the legal process, our page on handling domestic abuse charges offers practical guidance and next steps.",
+]
+ANSWERS = [
+    "Stalking Protection Orders (SPOs) provide immediate protection for victims of stalking, whether or not criminal charges have been brought.",
+    "SPOs can put restrictions on the stalker’s actions and can be applied for by the police.",
+    "Whether you are a victim seeking protection or someone facing allegations, getting professional legal advice is essential.",
+]
+
+
+@pytest.mark.parametrize("sentence", POINTERS)
+def test_sentences_that_point_at_other_pages_are_recognised(sentence):
+    assert _NAVIGATION.search(sentence)
+
+
+@pytest.mark.parametrize("sentence", ANSWERS)
+def test_sentences_that_answer_are_not_taken_for_pointers(sentence):
+    assert not _NAVIGATION.search(sentence)
+
+
+def test_a_pointer_never_leads_or_joins_an_answer(embedder):
+    # The pointer names Stalking Protection Orders, police and guidance, so it scores
+    # well against the question; it must still not be shown.
+    text = " ".join(ANSWERS[:2] + POINTERS[:1])
+    composer = ExtractiveComposer(SentenceBank(embedder), support_threshold=0.0, max_words=120)
+    question = "is there official police guidance on stalking protection orders"
+    out = [s.text for s in composer.select(question, embedder.embed_one(question), [_passage(0, text)])]
+    assert out == ANSWERS[:2]
 
 
 def test_one_passage_that_answers_is_quoted_whole_in_its_own_order(embedder):
