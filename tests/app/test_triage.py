@@ -201,6 +201,22 @@ def test_places_outside_england_and_wales_are_read_as_another_jurisdiction(triag
     assert triage.assess(question).other_jurisdiction is elsewhere
 
 
+@pytest.mark.parametrize(
+    "question, other_law",
+    [
+        ("Does a will have to be witnessed to be legal?", True),
+        ("Can I contest my dad's will?", True),
+        ("how do i make a will", True),
+        ("the police will need to be told", False),
+        ("he will have to be watched by the police", False),
+        ("I will contest the order in court", False),
+        ("my will to live is gone", False),
+    ],
+)
+def test_wills_are_another_area_of_law_and_will_the_verb_is_not(triage, question, other_law):
+    assert ("other areas of law" in triage.assess(question).out_of_area) is other_law
+
+
 def test_a_missing_head_fails_loudly_and_never_falls_back_to_rules(tmp_path, embedder):
     with pytest.raises(ConfigError, match="is missing. Build it with `make triage-model`"):
         SafetyTriage.load(embedder, tmp_path / "nothing.json")
