@@ -20,6 +20,7 @@ NOT_COVERED = {
 }
 
 SIGNPOST_INTRO = "You can talk to someone about your situation:"
+SIGNPOST_INTRO_AFTER_SOLICITOR = "You can also talk to someone about your situation:"
 RELATED_INTRO = "These passages may be related:"
 PARTIAL = "The guidance does not cover {topic}; the answer below covers the rest of your question."
 

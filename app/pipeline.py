@@ -249,12 +249,18 @@ class Pipeline:
         log.info("answered status=%s reason=%s total_ms=%.1f", answer.status.value, answer.reason, timings["total_ms"])
         return answer
 
+    def _signpost_text(self) -> str:
+        """The solicitor line, then the line that introduces the helplines listed after it
+        (the list's intro last, so it reads "...: <helplines>")."""
+        solicitor = self.signposts.solicitor.strip()
+        return f"{solicitor} {messages.SIGNPOST_INTRO_AFTER_SOLICITOR}" if solicitor else messages.SIGNPOST_INTRO
+
     def _finish(self, status: Status, ctx: AskContext, timings: dict) -> Answer:
         notices = list(ctx.notices)
         if status is not Status.ANSWERED:
             related = ctx.retrieval.kept[:2] if ctx.retrieval and status is Status.NOT_COVERED else []
             if status is Status.NOT_COVERED:
-                notices.append(Notice("signpost", f"{messages.SIGNPOST_INTRO} {self.signposts.solicitor}".strip(), self.signposts.helplines))
+                notices.append(Notice("signpost", self._signpost_text(), self.signposts.helplines))
             retrieved = ctx.retrieval.kept if ctx.retrieval else []
             return Answer.fixed(status, ctx.message, ctx.reason, notices, related=related, composer=ctx.composer, timings_ms=timings, retrieved=retrieved)
         text, citations = _render(ctx.sentences, ctx.retrieval.kept)

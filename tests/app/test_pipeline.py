@@ -119,6 +119,8 @@ def test_out_of_area_questions_are_not_covered_with_signposting(pipeline, questi
     assert answer.citations == []
     signpost = [n for n in answer.notices if n.kind == "signpost"][0]
     assert "0808 802 0300" in [i["number"] for i in signpost.items]
+    # The solicitor's line first, then the line that introduces the helplines under it.
+    assert signpost.text == "For advice on your own situation, speak to a solicitor. You can also talk to someone about your situation:"
     assert_contract(answer)
 
 
