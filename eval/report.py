@@ -121,6 +121,7 @@ Round 5 (P8's round-5 questions, mostly parents and people asking for someone el
 {_blind_round(triage, "round11", "Round 11 (collected 2026-11-30, session 16: threats and danger, children and self-harm, hard negatives; measured blind with session 16's rules")}
 {_blind_round(triage, "round12", "Round 12 (collected 2026-11-30, session 17: threats and danger in people's own words and quoted in UK news and court reports, hard negatives; measured blind with session 17's border reader")}
 {_blind_round(triage, "round13", "Round 13 (collected 2026-12-01, session 18: threats and danger from kinds of page earlier rounds had not used (workplaces, neighbours, road rage, sport, Irish and New Zealand courts), hard negatives; measured blind with session 17's head")}
+{_blind_round(triage, "round14", "Round 14 (collected 2026-12-01, session 21: children at risk in charity case studies, news, court reports, forums and advice columns, with hard negatives that mention children; measured blind with session 20's head")}
 On the {triage.get('agreed', {}).get('n', 0)} held-out messages both blind labelling passes agree on: emergency recall {_fmt(triage.get('agreed', {}).get('emergency_recall'))}, hard-negative emergency rate {_fmt(triage.get('agreed', {}).get('hard_negative_emergency_rate'))}.
 Seconds per message: {triage['seconds_per_message']:.4f}.</p>
 <p>{e(describe_intervals(t_every, triage.get('intervals', {}), "held-out, resampling source groups (a message with its variants)"))}</p>

@@ -202,6 +202,7 @@ def run_cli_eval(settings, report_dir: Path, json_path: Path | None, split: str 
         "round11: collected 2026-11-30, session 16 (threats and danger, children and self-harm, hard negatives), after that session's rules, measured blind. "
         "round12: collected 2026-11-30, session 17 (threats and danger in people's own words and quoted in news and court reports, hard negatives), after that session's border reader, measured blind. "
         "round13: collected 2026-12-01, session 18 (threats and danger from kinds of page earlier rounds had not used, hard negatives), measured blind with session 17's head. "
+        "round14: collected 2026-12-01, session 21 (children at risk, hard negatives that mention children), measured blind with session 20's head. "
         "agreed: the messages two blind labelling passes agree on for the emergency notice)"
     )
     print(describe_intervals(result["triage"]["metrics"], result["triage"].get("intervals", {}), "held-out, resampling source groups (a message with its variants)"))

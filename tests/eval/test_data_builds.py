@@ -3,6 +3,8 @@ and a test-only round (measured blind, README) never reaches training or tuning;
 tuning-only round (collected to tune on) never reaches held-out."""
 
 import importlib.util
+import json
+import shutil
 
 import pytest
 
@@ -49,3 +51,18 @@ def test_tuning_only_rounds_are_tuning_whole():
     questions = [q for q in load_real_questions() if q.round in questions_build.TUNING_ONLY_ROUNDS]
     assert len(questions) >= 50
     assert {q.split for q in questions} == {"tuning"}
+
+
+def test_a_quote_found_again_in_a_later_round_never_replaces_the_earlier_message(tmp_path):
+    """Files are read by name, where round14_* comes before round2_*: a later round's copy
+    of a quote must still be the one dropped (session 21: an NSPCC quote reprinted in the
+    press came back in round 14 and took a training message's place)."""
+    folder = tmp_path / "triage"
+    shutil.copytree(MESSAGES_FILE.parent, folder)
+    build = _build_script(folder / "build.py")
+    build.HERE = folder
+    earlier = next(json.loads(line) for line in (folder / "collected" / "round2_danger.jsonl").read_text(encoding="utf-8").splitlines())
+    again = {**earlier, "id": "r99-001", "source": "https://example.org/reprinted"}
+    (folder / "collected" / "round99_again.jsonl").write_text(json.dumps(again) + "\n", encoding="utf-8")
+    ids = {item["id"] for item in build.build()}
+    assert earlier["id"] in ids and "r99-001" not in ids

@@ -38,7 +38,7 @@ from ingest.jsonl import read_lines, write_lines  # noqa: E402
 
 LABELS = ("immediate_danger", "threat", "child_at_risk", "self_harm")
 HELD_OUT_PERCENT = 40
-TEST_ONLY_ROUNDS = {4, 5, 7, 8, 9, 10, 11, 12, 13}  # measured blind and kept out of training: every message is held-out
+TEST_ONLY_ROUNDS = {4, 5, 7, 8, 9, 10, 11, 12, 13, 14}  # measured blind and kept out of training: every message is held-out
 # Collected to train on (README "Round 6"): every message is train, so the held-out split
 # stays the one earlier sessions measured, and the numbers before and after compare.
 TRAIN_ONLY_ROUNDS = {6}
@@ -140,13 +140,26 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if len(s.split()) >= 4]
 
 
+def _collection_order(path: Path) -> tuple[int, str]:
+    match = re.match(r"round(\d+)_", path.name)
+    return (int(match.group(1)) if match else 1, path.name)
+
+
 def build() -> list[dict]:
     real, seen = [], set()
-    for path in sorted((HERE / "collected").glob("*.jsonl")):
+    # The same quote found twice is kept where it was found first: in the earliest round
+    # (by file name, round14_* would sort before round2_*, and a later round's copy would
+    # take an earlier message's place), then the first file and line.
+    paths = sorted((HERE / "collected").glob("*.jsonl"))
+    first_found = {}
+    for path in sorted(paths, key=_collection_order):
+        for item in _records(f"collected/{path.name}"):
+            first_found.setdefault(" ".join(item["text"].lower().split()), item["id"])
+    for path in paths:
         for item in _records(f"collected/{path.name}"):
             norm = " ".join(item["text"].lower().split())
-            if norm in seen:
-                continue  # the same quote found twice: keep the first
+            if first_found[norm] != item["id"] or norm in seen:
+                continue  # found again: keep the first
             seen.add(norm)
             # round 2 (collected/round2_*) was collected after the model's first held-out
             # measurements, so its held-out part is reported on its own as a blind test;
@@ -162,7 +175,8 @@ def build() -> list[dict]:
             # session 16's rules on, blind (README "Round 11"); round 12 (collected/round12_*)
             # to measure session 17's border reader on, blind (README "Round 12"); round 13
             # (collected/round13_*) to measure the committed head on new kinds of page, blind
-            # (README "Round 13")
+            # (README "Round 13"); round 14 (collected/round14_*) to measure the child
+            # notice, blind, after session 20 moved its threshold (README "Round 14")
             match = re.match(r"round(\d+)_", path.name)
             rnd = int(match.group(1)) if match else 1
             real.append({**item, "origin": "real", "round": rnd})
