@@ -141,6 +141,7 @@ def _sentences(text: str) -> list[str]:
 
 
 def _collection_order(path: Path) -> tuple[int, str]:
+    """(round, file name) of a collected file: round 1's files have no round prefix."""
     match = re.match(r"round(\d+)_", path.name)
     return (int(match.group(1)) if match else 1, path.name)
 
@@ -177,9 +178,7 @@ def build() -> list[dict]:
             # (collected/round13_*) to measure the committed head on new kinds of page, blind
             # (README "Round 13"); round 14 (collected/round14_*) to measure the child
             # notice, blind, after session 20 moved its threshold (README "Round 14")
-            match = re.match(r"round(\d+)_", path.name)
-            rnd = int(match.group(1)) if match else 1
-            real.append({**item, "origin": "real", "round": rnd})
+            real.append({**item, "origin": "real", "round": _collection_order(path)[0]})
     review = {r["id"]: r["labels"] for r in _records("review.jsonl")} if (HERE / "review.jsonl").exists() else {}
     second = {r["id"]: set(r["labels"]) for r in _records("second_pass.jsonl")}
     kinds = {r["id"]: r["kind"] for r in _records("negative_kinds.jsonl")}
