@@ -31,6 +31,7 @@ def test_a_pointing_sentence_brings_what_it_points_at_or_is_dropped():
 def _passage(n: int, text: str) -> Passage:
     return Passage(f"c{n}", "doc", "Doc", f"Section {n}", "", "a", "england-wales", n, text)
 
+
 # Sentences of the guidance that point at pages Signpost does not have, and sentences
 # near them that do answer something.
 POINTERS = [

@@ -110,6 +110,11 @@ def _stable_percent(key: str) -> int:
     return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 100
 
 
+def _same_text(text: str) -> str:
+    """What two copies of one quote have in common: its words, lower case."""
+    return " ".join(text.lower().split())
+
+
 def _groups(items: list[dict]) -> dict[str, str]:
     """item id -> group key: a page, merged with pages that share a message text."""
     parent: dict[str, str] = {}
@@ -123,7 +128,7 @@ def _groups(items: list[dict]) -> dict[str, str]:
     for item in items:
         page = _key(item["source"])
         find(page)
-        norm = " ".join(item["text"].lower().split())
+        norm = _same_text(item["text"])
         if norm in by_text:
             a, b = sorted((find(page), find(by_text[norm])))
             parent[b] = a
@@ -147,21 +152,19 @@ def _collection_order(path: Path) -> tuple[int, str]:
 
 
 def build() -> list[dict]:
-    real, seen = [], set()
+    real = []
+    collected = {path: _records(f"collected/{path.name}") for path in sorted((HERE / "collected").glob("*.jsonl"))}
     # The same quote found twice is kept where it was found first: in the earliest round
     # (by file name, round14_* would sort before round2_*, and a later round's copy would
     # take an earlier message's place), then the first file and line.
-    paths = sorted((HERE / "collected").glob("*.jsonl"))
-    first_found = {}
-    for path in sorted(paths, key=_collection_order):
-        for item in _records(f"collected/{path.name}"):
-            first_found.setdefault(" ".join(item["text"].lower().split()), item["id"])
-    for path in paths:
-        for item in _records(f"collected/{path.name}"):
-            norm = " ".join(item["text"].lower().split())
-            if first_found[norm] != item["id"] or norm in seen:
+    first_found: dict[str, tuple[Path, int]] = {}
+    for path in sorted(collected, key=_collection_order):
+        for line, item in enumerate(collected[path]):
+            first_found.setdefault(_same_text(item["text"]), (path, line))
+    for path, items in collected.items():
+        for line, item in enumerate(items):
+            if first_found[_same_text(item["text"])] != (path, line):
                 continue  # found again: keep the first
-            seen.add(norm)
             # round 2 (collected/round2_*) was collected after the model's first held-out
             # measurements, so its held-out part is reported on its own as a blind test;
             # round 3 (collected/round3_*) is the real-question set of P8, labelled for
